@@ -1,0 +1,1 @@
+"""Management and reporting HTTP API, and the composition of the whole server."""

@@ -1,0 +1,89 @@
+"""The ASGI application: collector, management API, export, docs and health, on one runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from attribo.api.export import export_routes
+from attribo.api.management import management_routes
+from attribo.api.openapi import DOCS_PAGE, openapi_document
+from attribo.api.runtime import Runtime
+from attribo.collector.http import HTTPError, json_response
+from attribo.collector.routes import CollectorContext, collector_routes
+from attribo.events.validate import FieldError
+from attribo.log.local import LogFailed
+
+_log = logging.getLogger(__name__)
+
+
+def build_app(runtime: Runtime) -> Starlette:
+    """The whole HTTP surface of one server process."""
+    openapi = openapi_document()
+    ctx = CollectorContext(runtime.settings, runtime.control, runtime.collector)
+
+    async def health(request: Request) -> Response:
+        failed = getattr(runtime.log, "_failed", None)
+        counters = runtime.collector.counters
+        body = {
+            "status": "ok" if failed is None else "degraded",
+            "pipeline_lag_bytes": runtime.store_writer.lag_bytes(),
+            "pipeline_errors": runtime.store_writer.errors,
+            "dedup_ids": len(runtime.collector.dedup),
+            "accepted": counters.accepted,
+            "duplicates": counters.duplicates,
+            "rejected": counters.rejected,
+            "rejected_by_field": counters.rejected_by_field,
+        }
+        return json_response(body, 200 if failed is None else 503)
+
+    async def openapi_json(request: Request) -> Response:
+        return json_response(openapi)
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(DOCS_PAGE)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPError)
+        return exc.response()
+
+    async def starlette_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        field = "path" if exc.status_code == 404 else "method"
+        return HTTPError(exc.status_code, code, [FieldError(field, str(exc.detail))]).response()
+
+    async def log_failed(request: Request, exc: Exception) -> Response:
+        _log.error("event log failed: %s", exc)
+        detail = [FieldError("server", "the event log cannot write; nothing was stored")]
+        return HTTPError(503, "unavailable", detail, {"Retry-After": "5"}).response()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.store_writer.start()
+        yield
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        *collector_routes(ctx),
+        *management_routes(runtime.settings, runtime.control),
+        *export_routes(runtime.control, runtime.store),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            HTTPError: http_error,
+            HTTPException: starlette_error,
+            LogFailed: log_failed,
+        },
+    )

@@ -1,0 +1,28 @@
+"""Role and app scope checks for the management and reporting API."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from attribo.collector.http import bad_field, bearer_key
+from attribo.control import ControlPlane, KeyInfo
+
+
+def require_key(control: ControlPlane, request: Request, *roles: str) -> KeyInfo:
+    """The caller's key if its role is one of `roles`; 401 unknown, 403 wrong role."""
+    info = control.resolve_key(bearer_key(request))
+    if info is None:
+        raise bad_field("Authorization", "unknown or revoked API key", 401, "unauthorized")
+    if info.role not in roles:
+        raise bad_field(
+            "Authorization", f"needs a key with role {' or '.join(roles)}", 403, "forbidden"
+        )
+    return info
+
+
+def require_app_scope(info: KeyInfo, app_id: str, field: str = "app_id") -> None:
+    """403 unless the key reaches `app_id` (admin keys reach every app)."""
+    if info.role == "admin" and info.app_id is None:
+        return
+    if info.app_id != app_id:
+        raise bad_field(field, f"this key has no access to app {app_id!r}", 403, "forbidden")

@@ -1,0 +1,211 @@
+"""The OpenAPI 3.1 document, generated from the same msgspec types that validate requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from attribo import __version__
+from attribo.api.management import AppCreate, LinkCreate
+from attribo.events.types import Batch, Event
+
+
+class ErrorDetail(msgspec.Struct):
+    """One field at fault; `index` is the event's position in a batch."""
+
+    field: str
+    message: str
+    index: int | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    """Every 4xx answer."""
+
+    error: str
+    detail: list[ErrorDetail]
+
+
+class IngestAnswer(msgspec.Struct, omit_defaults=True):
+    """`accepted`: valid events received; `duplicates`: of those, already stored."""
+
+    accepted: int
+    duplicates: int
+    rejected: int | None = None
+    detail: list[ErrorDetail] | None = None
+
+
+class AppCreated(msgspec.Struct):
+    """The new app's ingest key and signing secret, shown once."""
+
+    app_id: str
+    ingest_key: str
+    signing_secret: str
+
+
+class LinkCreated(msgspec.Struct):
+    """Tracking URLs of a new link."""
+
+    link_id: str
+    click_url: str
+    impression_url: str
+
+
+class Health(msgspec.Struct):
+    """Liveness and a few gauges."""
+
+    status: str
+
+
+_SCHEMAS = [
+    Event,
+    Batch,
+    AppCreate,
+    LinkCreate,
+    ErrorBody,
+    IngestAnswer,
+    AppCreated,
+    LinkCreated,
+    Health,
+]
+
+
+def _ref(struct: type) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{struct.__name__}"}
+
+
+def _json(struct: type) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": _ref(struct)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(code): {"description": "error", **_json(ErrorBody)} for code in codes}
+
+
+def _query(name: str, description: str, required: bool = False) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole API description served at `/openapi.json`."""
+    _, components = msgspec.json.schema_components(
+        _SCHEMAS, ref_template="#/components/schemas/{name}"
+    )
+    secured = [{"bearer": []}]
+    link_params = [
+        {"name": "link_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        *(
+            _query(p, f"overrides or adds `{p}`")
+            for p in ("click_id", "idfa", "gaid", "campaign", "adset", "ad", "site_id")
+        ),
+    ]
+    paths: dict[str, Any] = {
+        "/health": {
+            "get": {
+                "summary": "Liveness: 200 once the server accepts events",
+                "responses": {"200": {"description": "ok", **_json(Health)}, **_errors(503)},
+            }
+        },
+        "/v1/events": {
+            "post": {
+                "summary": "Send one event",
+                "security": secured,
+                "requestBody": {"required": True, **_json(Event)},
+                "responses": {
+                    "200": {"description": "stored", **_json(IngestAnswer)},
+                    **_errors(400, 401, 403, 413),
+                },
+            }
+        },
+        "/v1/events/batch": {
+            "post": {
+                "summary": "Send up to 1000 events (1 MiB); valid ones are kept",
+                "security": secured,
+                "requestBody": {"required": True, **_json(Batch)},
+                "responses": {
+                    "200": {"description": "stored", **_json(IngestAnswer)},
+                    **_errors(400, 401, 403, 413),
+                },
+            }
+        },
+        "/c/{link_id}": {
+            "get": {
+                "summary": "Tracking link click: records a click and redirects to the store",
+                "parameters": link_params,
+                "responses": {"302": {"description": "redirect to the store"}, **_errors(400, 404)},
+            }
+        },
+        "/i/{link_id}": {
+            "get": {
+                "summary": "Tracking link impression: records an impression",
+                "parameters": link_params,
+                "responses": {"204": {"description": "recorded"}, **_errors(400, 404)},
+            }
+        },
+        "/v1/apps": {
+            "post": {
+                "summary": "Create an app (admin)",
+                "security": secured,
+                "requestBody": {"required": True, **_json(AppCreate)},
+                "responses": {
+                    "201": {"description": "created", **_json(AppCreated)},
+                    **_errors(400, 401, 403, 409, 413),
+                },
+            }
+        },
+        "/v1/links": {
+            "post": {
+                "summary": "Create a tracking link (admin)",
+                "security": secured,
+                "requestBody": {"required": True, **_json(LinkCreate)},
+                "responses": {
+                    "201": {"description": "created", **_json(LinkCreated)},
+                    **_errors(400, 401, 403, 404, 413),
+                },
+            }
+        },
+        "/v1/events/export": {
+            "get": {
+                "summary": "Raw events of one app as JSON lines (admin or the app's analyst)",
+                "security": secured,
+                "parameters": [
+                    _query("app_id", "the app", required=True),
+                    _query("type", "comma-separated event types"),
+                    _query("since", "received at or after: epoch ms or RFC 3339"),
+                    _query("until", "received before: epoch ms or RFC 3339"),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "events",
+                        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "attribo", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+DOCS_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>attribo API</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head><body><div id="ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<noscript>The API description is at <a href="/openapi.json">/openapi.json</a>.</noscript>
+</body></html>"""

@@ -1,0 +1,46 @@
+"""The running system of one server process: control plane, log, store, collector, pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from attribo.backends import open_control, open_log, open_store
+from attribo.collector.dedup import DedupIndex, rebuild_dedup
+from attribo.collector.ingest import Collector, now_ms
+from attribo.config import Settings
+from attribo.control import ControlPlane
+from attribo.log.base import Log
+from attribo.pipeline.store_writer import StoreWriter
+from attribo.store.base import Store
+
+
+@dataclass
+class Runtime:
+    """Everything a server process owns; opened before it listens, closed after."""
+
+    settings: Settings
+    control: ControlPlane
+    log: Log
+    store: Store
+    collector: Collector
+    store_writer: StoreWriter
+    recovered_ids: int = 0
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        """Open the backends and rebuild the dedup memory from what is on disk."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        control = open_control(settings)
+        log = open_log(settings)
+        store = open_store(settings)
+        writer = StoreWriter(log, store, settings.pipeline_max_events, settings.pipeline_idle_ms)
+        dedup = DedupIndex(settings.dedup_window_hours * 3_600_000)
+        recovered = rebuild_dedup(dedup, store, log, writer.offset, now_ms())
+        return cls(settings, control, log, store, Collector(log, dedup), writer, recovered)
+
+    def close(self) -> None:
+        """Flush the log, write what it holds into the store, close everything."""
+        self.log.close()
+        self.store_writer.stop(drain=True)
+        self.store.close()
+        self.control.close()

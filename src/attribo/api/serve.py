@@ -1,0 +1,37 @@
+"""Run the server: open the runtime, serve HTTP with uvicorn, close cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from attribo.api.app import build_app
+from attribo.api.runtime import Runtime
+from attribo.config import Settings
+
+
+def serve(settings: Settings) -> None:
+    """Serve until stopped; acknowledged events are on disk whatever happens."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = Runtime.open(settings)
+    logging.getLogger("attribo").info(
+        "data in %s; %d recent event ids remembered for dedup",
+        settings.data_dir.resolve(),
+        runtime.recovered_ids,
+    )
+    try:
+        uvicorn.run(
+            build_app(runtime),
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="warning",
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        runtime.close()

@@ -1,0 +1,37 @@
+"""The one place that picks backends for a profile (embedded now; cluster later)."""
+
+from __future__ import annotations
+
+from attribo.config import Settings
+from attribo.control import ControlPlane
+from attribo.log.base import Log
+from attribo.store.base import Store
+
+
+def open_control(settings: Settings) -> ControlPlane:
+    """The control-plane database: SQLite in the data directory."""
+    _embedded_only(settings)
+    return ControlPlane.open(settings.data_dir / "control.db")
+
+
+def open_log(settings: Settings) -> Log:
+    """The event log: local segment files."""
+    _embedded_only(settings)
+    from attribo.log.local import LocalLog
+
+    return LocalLog(settings.data_dir / "log", settings.log_segment_bytes, settings.log_fsync)
+
+
+def open_store(settings: Settings) -> Store:
+    """The analytics store: a DuckDB file."""
+    _embedded_only(settings)
+    from attribo.store.duckdb import DuckDBStore
+
+    return DuckDBStore(settings.data_dir / "events.duckdb")
+
+
+def _embedded_only(settings: Settings) -> None:
+    if settings.profile != "embedded":
+        raise ValueError(
+            f"profile {settings.profile!r} is not available yet; use profile 'embedded'"
+        )

@@ -1,0 +1,94 @@
+"""The `attribo` command line: wires commands to the modules that do the work."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from attribo import __version__
+from attribo.config import Settings, load_settings
+
+app = typer.Typer(help="attribo: self-hostable mobile attribution.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks that print one JSON object.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(bench_app, name="bench")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="data directory (default ./attribo-data)")
+]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file", exists=True, dir_okay=False)
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="embedded | cluster")]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Run the collector, API and pipeline in one process."""
+    from attribo.api.serve import serve as run_server
+
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, profile=profile)
+    run_server(settings)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin | analyst | ingest")],
+    app_id: Annotated[
+        str | None, typer.Option("--app", help="the app the key is scoped to")
+    ] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create an API key and print it once, alone on stdout."""
+    from attribo.backends import open_control
+    from attribo.control import ROLES, ControlError
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
+    settings = _settings(config, data_dir=data_dir)
+    control = open_control(settings)
+    try:
+        key = control.create_key(role, app_id)  # type: ignore[arg-type]
+    except (ControlError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        control.close()
+    typer.echo(key)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = True,
+    quick: Annotated[bool, typer.Option(help="short run, for smoke tests")] = False,
+) -> None:
+    """Ingest throughput and latency against a FastAPI + pydantic baseline, same run."""
+    from attribo.bench.ingest import run_ingest_bench
+
+    result = run_ingest_bench(quick=quick)
+    sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")

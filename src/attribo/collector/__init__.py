@@ -1,0 +1,1 @@
+"""HTTP ingestion: events, batches, tracking links."""

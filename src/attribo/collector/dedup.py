@@ -1,0 +1,98 @@
+"""The collector's memory of recent event ids, to answer `duplicates` at once.
+
+Exactly-once storage does not depend on this index (the store de-duplicates on write);
+the index lets a retried request learn that its events are already in, and keeps
+repeats out of the log. It holds one set of event ids per app and forgets ids older
+than the window, oldest first. Memory: about 100 bytes per remembered id (a 32-char id
+in a set, plus its slot in the expiry queue); `attribo` reports the count in /health.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from attribo.events.record import decode_rows
+from attribo.log.base import Log
+from attribo.store.base import Store
+
+
+class DedupIndex:
+    """Per-app sets of event ids seen in the last `window_ms`."""
+
+    def __init__(self, window_ms: int):
+        self._window_ms = window_ms
+        self._ids: dict[str, set[str]] = {}
+        self._expiry: deque[tuple[int, str, tuple[str, ...]]] = deque()
+        self._size = 0
+
+    @property
+    def window_ms(self) -> int:
+        """How long an id is remembered."""
+        return self._window_ms
+
+    def __len__(self) -> int:
+        return self._size
+
+    def admit(self, app_id: str, event_ids: list[str], now_ms: int) -> list[bool]:
+        """Remember new ids; True for each id not seen before (also within this call)."""
+        seen = self._ids.setdefault(app_id, set())
+        fresh: list[bool] = []
+        added: list[str] = []
+        for event_id in event_ids:
+            if event_id in seen:
+                fresh.append(False)
+            else:
+                seen.add(event_id)
+                added.append(event_id)
+                fresh.append(True)
+        if added:
+            self._expiry.append((now_ms, app_id, tuple(added)))
+            self._size += len(added)
+        self.expire(now_ms)
+        return fresh
+
+    def forget(self, app_id: str, event_ids: list[str]) -> None:
+        """Drop ids whose write failed, so that a retry is not taken for a repeat."""
+        seen = self._ids.get(app_id)
+        if seen is None:
+            return
+        for event_id in event_ids:
+            if event_id in seen:
+                seen.discard(event_id)
+                self._size -= 1
+
+    def expire(self, now_ms: int) -> None:
+        """Forget ids admitted before the window."""
+        horizon = now_ms - self._window_ms
+        expiry = self._expiry
+        while expiry and expiry[0][0] < horizon:
+            _, app_id, event_ids = expiry.popleft()
+            seen = self._ids.get(app_id)
+            if seen is None:
+                continue
+            for event_id in event_ids:
+                if event_id in seen:
+                    seen.discard(event_id)
+                    self._size -= 1
+
+
+def rebuild_dedup(index: DedupIndex, store: Store, log: Log, from_offset: int, now_ms: int) -> int:
+    """After a restart, remember ids stored within the window and those in the log tail."""
+    count = 0
+    by_app: dict[str, list[str]] = {}
+    for app_id, event_id in store.recent_keys(now_ms - index.window_ms):
+        by_app.setdefault(app_id, []).append(event_id)
+        count += 1
+    for app_id, ids in by_app.items():
+        index.admit(app_id, ids, now_ms)
+    offset = from_offset
+    while entries := log.read(offset, 16 << 20):
+        for entry in entries:
+            tail: dict[str, list[str]] = {}
+            for row in decode_rows(entry.payload):
+                tail.setdefault(str(row[0]), []).append(str(row[1]))
+            for app_id, ids in tail.items():
+                index.admit(app_id, ids, now_ms)
+                count += len(ids)
+        offset = entries[-1].next_offset
+    return count

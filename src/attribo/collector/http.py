@@ -1,0 +1,69 @@
+"""HTTP plumbing shared by the collector and the API: JSON errors, bounded bodies, keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from attribo.events.validate import FieldError
+
+_json = msgspec.json.Encoder()
+
+
+class HTTPError(Exception):
+    """An error answer: status, a short code, and the fields at fault."""
+
+    def __init__(self, status: int, code: str, detail: Iterable[FieldError] = (), headers=None):
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.detail = list(detail)
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        """The wire form: `{"error": code, "detail": [{"index", "field", "message"}]}`."""
+        body = {"error": self.code, "detail": [d.as_dict() for d in self.detail]}
+        return json_response(body, self.status, self.headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response encoded by msgspec (faster than the stdlib for our shapes)."""
+    return Response(_json.encode(body), status, headers, media_type="application/json")
+
+
+def bad_field(field: str, message: str, status: int = 400, code: str = "invalid_request"):
+    """An error about one field."""
+    return HTTPError(status, code, [FieldError(field, message)])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise bad_field("Content-Length", "not a number")
+        if int(declared) > limit:
+            raise bad_field("body", f"body is larger than {limit} bytes", 413, "body_too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise bad_field("body", f"body is larger than {limit} bytes", 413, "body_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def bearer_key(request: Request) -> str:
+    """The API key from `Authorization: Bearer <key>`, or 401 naming the header."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise bad_field("Authorization", "missing API key", 401, "unauthorized")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise bad_field("Authorization", "expected 'Bearer <key>'", 401, "unauthorized")
+    return key.strip()

@@ -1,0 +1,78 @@
+"""The collector's core, free of any web framework: dedup, enrich, append durably."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from attribo.collector.dedup import DedupIndex
+from attribo.collector.records import to_record
+from attribo.events.record import StoredEvent, encode_records
+from attribo.events.types import Event
+from attribo.log.base import Log
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class IngestCounters:
+    """What the collector has seen since start, for /health and operators."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejected_by_field: dict[str, int] = field(default_factory=dict)
+
+    def reject(self, field_name: str, count: int = 1) -> None:
+        """Count rejected events by the field that was wrong."""
+        self.rejected += count
+        self.rejected_by_field[field_name] = self.rejected_by_field.get(field_name, 0) + count
+
+
+class Collector:
+    """Accepts validated events of one app: drops repeats, enriches, appends to the log."""
+
+    def __init__(self, log: Log, dedup: DedupIndex):
+        self.log = log
+        self.dedup = dedup
+        self.counters = IngestCounters()
+
+    async def ingest(
+        self,
+        app_id: str,
+        events: list[Event],
+        *,
+        signed: bool = False,
+        link_id: str | None = None,
+    ) -> tuple[int, int]:
+        """Store new events durably; returns (accepted, duplicates) once they are on disk.
+
+        Repeats are answered only after the log is synced, so a repeat is never
+        acknowledged before the first copy is durable.
+        """
+        received = now_ms()
+        fresh = self.dedup.admit(app_id, [e.event_id for e in events], received)
+        records = [
+            to_record(event, received, signed=signed, link_id=link_id)
+            for event, new in zip(events, fresh, strict=True)
+            if new
+        ]
+        await self.append(app_id, records)
+        duplicates = len(events) - len(records)
+        self.counters.accepted += len(events)
+        self.counters.duplicates += duplicates
+        return len(events), duplicates
+
+    async def append(self, app_id: str, records: list[StoredEvent]) -> None:
+        """Append records durably; on failure forget them so a retry is not a repeat."""
+        try:
+            if records:
+                await self.log.append(encode_records(records))
+            else:
+                await self.log.flush()
+        except BaseException:
+            self.dedup.forget(app_id, [r.event_id for r in records])
+            raise

@@ -1,0 +1,110 @@
+"""Settings: one table feeds the TOML file, `ATTRIBO_*` environment variables and the docs.
+
+Precedence: explicit overrides (CLI flags) > environment > TOML file > defaults.
+A bad value fails loudly at start-up, naming the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+Profile = Literal["embedded", "cluster"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, with its default; `help` metadata is the documentation."""
+
+    profile: Profile = field(
+        default="embedded", metadata={"help": "embedded (files, no services) or cluster"}
+    )
+    data_dir: Path = field(
+        default=Path("attribo-data"), metadata={"help": "where the log, store and control DB live"}
+    )
+    host: str = field(default="127.0.0.1", metadata={"help": "address the server listens on"})
+    port: int = field(default=8080, metadata={"help": "port the server listens on"})
+    max_body_bytes: int = field(
+        default=1 << 20, metadata={"help": "largest accepted request body (413 above)"}
+    )
+    max_future_s: int = field(
+        default=86_400, metadata={"help": "how far ahead of the server clock a timestamp may be"}
+    )
+    dedup_window_hours: int = field(
+        default=72,
+        metadata={"help": "how long event ids are remembered in memory to answer `duplicates`"},
+    )
+    log_segment_bytes: int = field(
+        default=64 << 20, metadata={"help": "size at which the event log starts a new segment"}
+    )
+    log_fsync: bool = field(
+        default=True, metadata={"help": "fsync the log before acknowledging (durability)"}
+    )
+    pipeline_max_events: int = field(
+        default=100_000, metadata={"help": "most events the pipeline writes to the store at once"}
+    )
+    pipeline_idle_ms: int = field(
+        default=200, metadata={"help": "how long the pipeline sleeps when the log has no news"}
+    )
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    """Convert a TOML or environment value to the setting's type, or fail naming it."""
+    try:
+        if kind in (int, "int"):
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if kind in (bool, "bool"):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind in (Path, "Path"):
+            return Path(raw)
+        if name == "profile" and raw not in ("embedded", "cluster"):
+            raise ValueError
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"setting {name!r}: invalid value {raw!r}") from None
+
+
+def load_settings(
+    config_file: Path | None = None,
+    env: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build settings from defaults, a TOML file, `ATTRIBO_*` variables and overrides."""
+    env = dict(os.environ) if env is None else env
+    known = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        with open(config_file, "rb") as fh:
+            data = tomllib.load(fh)
+        for key, raw in data.items():
+            if key not in known:
+                raise ValueError(f"{config_file}: unknown setting {key!r}")
+            values[key] = _coerce(key, known[key], raw)
+    for key, kind in known.items():
+        raw = env.get(f"ATTRIBO_{key.upper()}")
+        if raw is not None:
+            values[key] = _coerce(key, kind, raw)
+    for key, raw in overrides.items():
+        if raw is None:
+            continue
+        if key not in known:
+            raise ValueError(f"unknown setting {key!r}")
+        values[key] = _coerce(key, known[key], raw)
+    return replace(Settings(), **values)
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(name, default, help) for each setting: what the docs list."""
+    return [(f.name, repr(f.default), f.metadata.get("help", "")) for f in fields(Settings)]

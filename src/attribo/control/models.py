@@ -1,0 +1,113 @@
+"""ORM models of the control plane; the Alembic migrations must match them exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names keep migrations portable (SQLite batch mode, PostgreSQL ALTERs).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime (the only kind stored)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamp that is always aware UTC in Python, even on SQLite which drops the zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes and normalise aware ones to UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; control-plane timestamps must be aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return stored values as aware UTC whatever the backend handed back."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base sharing one metadata (with naming convention) for all control tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class App(Base):
+    """A mobile app whose events attribo collects and attributes."""
+
+    __tablename__ = "apps"
+    __table_args__ = (CheckConstraint("length(app_id) BETWEEN 1 AND 64", name="app_id_length"),)
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    store_url_ios: Mapped[str | None] = mapped_column(Text)
+    store_url_android: Mapped[str | None] = mapped_column(Text)
+    signing_secret: Mapped[str] = mapped_column(String(128))
+    settings: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A hashed API key; app-less keys are installation-wide and only allowed for admins."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'analyst', 'ingest')", name="role"),
+        CheckConstraint("role = 'admin' OR app_id IS NOT NULL", name="scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    role: Mapped[str] = mapped_column(String(16))
+    app_id: Mapped[str | None] = mapped_column(ForeignKey("apps.app_id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class Link(Base):
+    """A tracking link handed to an ad network; immutable once created."""
+
+    __tablename__ = "links"
+
+    link_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.app_id"), index=True)
+    network: Mapped[str] = mapped_column(Text)
+    campaign: Mapped[str | None] = mapped_column(Text)
+    adset: Mapped[str | None] = mapped_column(Text)
+    ad: Mapped[str | None] = mapped_column(Text)
+    retargeting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deep_link: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,69 @@
+"""The normalised, enriched event as the log carries it and the store keeps it.
+
+`array_like` keeps the log compact (a list per event, no field names) and lets the
+pipeline turn a batch into columns with one `zip(*rows)`.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class StoredEvent(msgspec.Struct, array_like=True, frozen=True):
+    """One accepted event after validation, normalisation and enrichment."""
+
+    app_id: str
+    event_id: str
+    type: str
+    event_time: int  # epoch ms, as the client sent it
+    received_at: int  # epoch ms, when the collector accepted it
+    platform: str | None = None
+    idfa: str | None = None
+    idfv: str | None = None
+    gaid: str | None = None
+    android_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    os_name: str | None = None
+    os_version: str | None = None
+    device_model: str | None = None
+    device_brand: str | None = None
+    locale: str | None = None
+    limit_ad_tracking: bool | None = None
+    country: str | None = None
+    user_id: str | None = None
+    click_id: str | None = None
+    network: str | None = None
+    campaign: str | None = None
+    campaign_id: str | None = None
+    adset: str | None = None
+    ad: str | None = None
+    site_id: str | None = None
+    name: str | None = None
+    revenue: float | None = None
+    currency: str | None = None
+    properties: str | None = None  # JSON text
+    link_id: str | None = None
+    signed: bool = False
+
+
+STORED_FIELDS: tuple[str, ...] = StoredEvent.__struct_fields__
+
+_encoder = msgspec.msgpack.Encoder()
+_rows_decoder = msgspec.msgpack.Decoder(list[list[object]])
+_records_decoder = msgspec.msgpack.Decoder(list[StoredEvent])
+
+
+def encode_records(records: list[StoredEvent]) -> bytes:
+    """Serialise a batch of records for the event log."""
+    return _encoder.encode(records)
+
+
+def decode_rows(payload: bytes) -> list[list[object]]:
+    """Decode a log payload to plain rows (field order of `STORED_FIELDS`)."""
+    return _rows_decoder.decode(payload)
+
+
+def decode_records(payload: bytes) -> list[StoredEvent]:
+    """Decode a log payload to typed records."""
+    return _records_decoder.decode(payload)

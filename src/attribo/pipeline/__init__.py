@@ -1,0 +1,1 @@
+"""Consumers that move events from the log into the store."""

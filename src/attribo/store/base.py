@@ -1,0 +1,49 @@
+"""The `Store` protocol every analytics backend implements (DuckDB now, ClickHouse later)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Which raw events to read: one app, optional types, a received-at range in epoch ms."""
+
+    app_id: str
+    types: tuple[str, ...] = ()
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+
+class Store(Protocol):
+    """Idempotent event storage with the consumer's log offset kept alongside."""
+
+    def write_events(self, batch: pa.Table, consumer: str, log_offset: int) -> int:
+        """Store events not stored yet and the consumer's offset, atomically; returns new rows."""
+        ...
+
+    def consumer_offset(self, consumer: str) -> int | None:
+        """The log offset up to which `consumer` has written, or None if it never has."""
+        ...
+
+    def recent_keys(self, since_ms: int) -> Iterator[tuple[str, str]]:
+        """(app_id, event_id) of events received since `since_ms`, to rebuild dedup state."""
+        ...
+
+    def iter_events(
+        self, query: EventQuery, chunk_rows: int = 10_000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Raw events matching `query`, in received order, a chunk at a time."""
+        ...
+
+    def count_events(self, app_id: str | None = None) -> int:
+        """How many events are stored (for one app, or all)."""
+        ...
+
+    def close(self) -> None:
+        """Release the store."""
+        ...

@@ -1,0 +1,134 @@
+"""DuckDB backend of the `Store` protocol: one file, owned by one process.
+
+Writes are idempotent by `(app_id, event_id)`: a batch is de-duplicated within itself
+and anti-joined against what is stored, so a replayed log or a client that repeats an
+event after the collector's in-memory window never stores it twice. The consumer's log
+offset is written in the same transaction, so after a crash the pipeline resumes
+exactly where the store stands.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from attribo.store.base import EventQuery
+from attribo.store.schema import EVENTS_ARROW_SCHEMA, events_ddl
+
+_SELECT_COLUMNS = ", ".join(
+    f"epoch_ms({name}) AS {name}" if name in ("event_time", "received_at") else name
+    for name in EVENTS_ARROW_SCHEMA.names
+)
+
+
+class DuckDBStore:
+    """Events in a DuckDB file; readers get their own cursor, the writer holds a lock."""
+
+    def __init__(self, path: Path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = duckdb.connect(str(path))
+        self._conn.execute("SET TimeZone = 'UTC'")
+        self._conn.execute(events_ddl())
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS consumer_offsets ("
+            "consumer VARCHAR PRIMARY KEY, log_offset BIGINT NOT NULL)"
+        )
+        self._write_lock = threading.Lock()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self._conn.cursor()
+        cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
+    def write_events(self, batch: pa.Table, consumer: str, log_offset: int) -> int:
+        """Insert new events and move the consumer's offset in one transaction."""
+        with self._write_lock:
+            conn = self._conn
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                conn.register("incoming", batch)
+                inserted = 0
+                if batch.num_rows:
+                    row = conn.execute(
+                        "INSERT INTO events SELECT i.* FROM ("
+                        "  SELECT * FROM incoming QUALIFY row_number() OVER ("
+                        "    PARTITION BY app_id, event_id ORDER BY received_at) = 1"
+                        ") i ANTI JOIN events e ON e.app_id = i.app_id AND e.event_id = i.event_id"
+                    ).fetchone()
+                    inserted = int(row[0]) if row else 0
+                conn.execute(
+                    "INSERT OR REPLACE INTO consumer_offsets VALUES (?, ?)", [consumer, log_offset]
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.unregister("incoming")
+        return inserted
+
+    def consumer_offset(self, consumer: str) -> int | None:
+        """Where `consumer` stands in the log."""
+        row = (
+            self._cursor()
+            .execute("SELECT log_offset FROM consumer_offsets WHERE consumer = ?", [consumer])
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    def recent_keys(self, since_ms: int) -> Iterator[tuple[str, str]]:
+        """Keys of events received since `since_ms`, oldest first."""
+        cursor = self._cursor()
+        cursor.execute(
+            "SELECT app_id, event_id FROM events WHERE received_at >= make_timestamp(? * 1000)"
+            " ORDER BY received_at",
+            [since_ms],
+        )
+        while chunk := cursor.fetchmany(50_000):
+            yield from chunk
+
+    def iter_events(
+        self, query: EventQuery, chunk_rows: int = 10_000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Raw events of one app, filtered by type and received time."""
+        clauses, params = ["app_id = ?"], [query.app_id]
+        if query.types:
+            clauses.append(f"type IN ({', '.join('?' for _ in query.types)})")
+            params.extend(query.types)
+        if query.since_ms is not None:
+            clauses.append("received_at >= make_timestamp(? * 1000)")
+            params.append(query.since_ms)
+        if query.until_ms is not None:
+            clauses.append("received_at < make_timestamp(? * 1000)")
+            params.append(query.until_ms)
+        cursor = self._cursor()
+        cursor.execute(
+            f"SELECT {_SELECT_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
+            " ORDER BY received_at, event_id",
+            params,
+        )
+        names = EVENTS_ARROW_SCHEMA.names
+        while chunk := cursor.fetchmany(chunk_rows):
+            yield [dict(zip(names, row, strict=True)) for row in chunk]
+
+    def count_events(self, app_id: str | None = None) -> int:
+        """Stored events, for one app or all."""
+        cursor = self._cursor()
+        if app_id is None:
+            row = cursor.execute("SELECT count(*) FROM events").fetchone()
+        else:
+            row = cursor.execute(
+                "SELECT count(*) FROM events WHERE app_id = ?", [app_id]
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Checkpoint and close the file."""
+        with self._write_lock:
+            self._conn.close()
