@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import uvicorn
 
@@ -22,6 +23,11 @@ def serve(settings: Settings) -> None:
         settings.data_dir.resolve(),
         runtime.recovered_ids,
     )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal to the
+    # handler that was in place before it started; a quiet one lets us close the runtime
+    # (drain the log into the store) and exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     try:
         uvicorn.run(
             build_app(runtime),

@@ -35,6 +35,7 @@ class DedupIndex:
 
     def admit(self, app_id: str, event_ids: list[str], now_ms: int) -> list[bool]:
         """Remember new ids; True for each id not seen before (also within this call)."""
+        self.expire(now_ms)
         seen = self._ids.setdefault(app_id, set())
         fresh: list[bool] = []
         added: list[str] = []
@@ -48,7 +49,6 @@ class DedupIndex:
         if added:
             self._expiry.append((now_ms, app_id, tuple(added)))
             self._size += len(added)
-        self.expire(now_ms)
         return fresh
 
     def forget(self, app_id: str, event_ids: list[str]) -> None:

@@ -42,10 +42,11 @@ def _migration_engine(url: str) -> Engine:
         def _connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # let SQLAlchemy, not pysqlite, emit BEGIN
             dbapi_conn.execute("PRAGMA busy_timeout = 5000")
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")  # persistent: set once at creation
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -56,7 +57,7 @@ def upgrade(url: str) -> None:
     try:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_ID})")
+                pass
             command.upgrade(alembic_config(url, conn), "head")
     finally:
         engine.dispose()

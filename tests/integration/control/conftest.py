@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,9 +91,3 @@ def backend(
 def plane(backend: Backend) -> ControlPlane:
     """A ControlPlane on a fresh database."""
     return backend.open()
-
-
-@pytest.fixture
-def opener(backend: Backend) -> Callable[[], ControlPlane]:
-    """Open further ControlPlanes on the same database as `plane`."""
-    return backend.open

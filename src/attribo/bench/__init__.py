@@ -1,0 +1,1 @@
+"""Benchmarks behind `attribo bench`; each prints one JSON object."""
