@@ -58,7 +58,8 @@ def build_app(runtime: Runtime) -> Starlette:
         assert isinstance(exc, HTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         field = "path" if exc.status_code == 404 else "method"
-        return HTTPError(exc.status_code, code, [FieldError(field, str(exc.detail))]).response()
+        detail = [FieldError(field, str(exc.detail))]
+        return HTTPError(exc.status_code, code, detail, dict(exc.headers or {})).response()
 
     async def log_failed(request: Request, exc: Exception) -> Response:
         _log.error("event log failed: %s", exc)
