@@ -48,5 +48,3 @@ def export(server: ServerProcess, key: str, app_id: str, **params) -> list[dict]
     )
     assert response.status_code == 200, response.text
     return [json.loads(line) for line in response.text.splitlines() if line]
-
-

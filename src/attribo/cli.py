@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,7 +27,7 @@ ConfigFile = Annotated[
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="embedded | cluster")]
 
 
-def _settings(config: Path | None, **overrides: object) -> Settings:
+def _settings(config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config, **overrides)
     except ValueError as exc:
@@ -73,7 +73,7 @@ def keys_create(
     settings = _settings(config, data_dir=data_dir)
     control = open_control(settings)
     try:
-        key = control.create_key(role, app_id)  # type: ignore[arg-type]
+        key = control.create_key(role, app_id)
     except (ControlError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

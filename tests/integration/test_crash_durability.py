@@ -8,13 +8,20 @@ import time
 
 import httpx
 import pytest
-from helpers import export, make_event
 
 from attribo.bench.server import ServerProcess
+from helpers import export, make_event
 
 
-def _sender(url: str, key: str, prefix: str, batch: int, acked: set[str], lock: threading.Lock,
-            stop: threading.Event) -> None:
+def _sender(
+    url: str,
+    key: str,
+    prefix: str,
+    batch: int,
+    acked: set[str],
+    lock: threading.Lock,
+    stop: threading.Event,
+) -> None:
     """Send batches (or single events when batch == 1) until stopped or the server dies."""
     sent = 0
     with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
@@ -44,8 +51,10 @@ def test_acknowledged_events_survive_sigkill_under_load(data_dir):
         for cycle in range(4):
             stop = threading.Event()
             threads = [
-                threading.Thread(target=_sender, args=(server.url, app["ingest_key"],
-                                                       f"c{cycle}-t{n}", size, acked, lock, stop))
+                threading.Thread(
+                    target=_sender,
+                    args=(server.url, app["ingest_key"], f"c{cycle}-t{n}", size, acked, lock, stop),
+                )
                 for n, size in enumerate((200, 200, 50, 1, 1))
             ]
             for thread in threads:

@@ -28,11 +28,18 @@ schema = schemathesis.openapi.from_dict(openapi_document())
 def fuzz_server(tmp_path_factory) -> Iterator[dict]:
     server = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data").start()
     app = server.create_app("fuzz-app")
-    link = httpx.post(f"{server.url}/v1/links", json={"app_id": "fuzz-app", "network": "n"},
-                      headers={"Authorization": f"Bearer {server.admin_key()}"}).json()
+    link = httpx.post(
+        f"{server.url}/v1/links",
+        json={"app_id": "fuzz-app", "network": "n"},
+        headers={"Authorization": f"Bearer {server.admin_key()}"},
+    ).json()
     try:
-        yield {"server": server, "ingest": app["ingest_key"], "admin": server.admin_key(),
-               "link_id": link["link_id"]}
+        yield {
+            "server": server,
+            "ingest": app["ingest_key"],
+            "admin": server.admin_key(),
+            "link_id": link["link_id"],
+        }
     finally:
         # A clean exit after the fuzzing is part of the check: nothing was left broken.
         assert server.stop() == 0
@@ -49,9 +56,11 @@ def test_schemathesis_every_operation(case, fuzz_server):
     key = fuzz_server["ingest"] if case.path.startswith("/v1/events") else fuzz_server["admin"]
     if case.path == "/v1/events/export":
         key = fuzz_server["admin"]
-    if case.path_parameters and "link_id" in case.path_parameters and case.path_parameters[
-        "link_id"
-    ] == "":
+    if (
+        case.path_parameters
+        and "link_id" in case.path_parameters
+        and case.path_parameters["link_id"] == ""
+    ):
         case.path_parameters["link_id"] = fuzz_server["link_id"]
     # Schema-valid events can still be refused on purpose (a 2009 timestamp, an app the key
     # cannot write): acceptance of every schema-valid body is not a promise we make.
@@ -64,19 +73,36 @@ def test_schemathesis_every_operation(case, fuzz_server):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
-FIELDS = ["event_id", "type", "app_id", "timestamp", "device", "user_id", "click_id", "source",
-          "name", "revenue", "currency", "properties"]
+FIELDS = [
+    "event_id",
+    "type",
+    "app_id",
+    "timestamp",
+    "device",
+    "user_id",
+    "click_id",
+    "source",
+    "name",
+    "revenue",
+    "currency",
+    "properties",
+]
 
 
 @st.composite
 def broken_events(draw) -> dict:
     """A mostly valid event with some fields replaced, dropped or added."""
-    event = {"event_id": draw(st.text(min_size=1, max_size=70)), "type": "install",
-             "app_id": "fuzz-app", "timestamp": 1_767_225_600_000}
+    event = {
+        "event_id": draw(st.text(min_size=1, max_size=70)),
+        "type": "install",
+        "app_id": "fuzz-app",
+        "timestamp": 1_767_225_600_000,
+    }
     for name in draw(st.lists(st.sampled_from(FIELDS), max_size=4)):
         if draw(st.booleans()):
             event[name] = draw(json_values)
@@ -86,8 +112,12 @@ def broken_events(draw) -> dict:
 
 
 def _post(ctx: dict, path: str, content: bytes) -> httpx.Response:
-    return httpx.post(f"{ctx['server'].url}{path}", content=content, timeout=30,
-                      headers={"Authorization": f"Bearer {ctx['ingest']}"})
+    return httpx.post(
+        f"{ctx['server'].url}{path}",
+        content=content,
+        timeout=30,
+        headers={"Authorization": f"Bearer {ctx['ingest']}"},
+    )
 
 
 def _check_answer(response: httpx.Response) -> None:
@@ -130,19 +160,29 @@ def test_broken_batches_keep_valid_events(fuzz_server, events):
         assert body["accepted"] + body.get("rejected", 0) == len(events)
 
 
-@given(params=st.dictionaries(st.sampled_from(["app_id", "type", "since", "until", "x"]),
-                              st.text(max_size=30), max_size=5))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["app_id", "type", "since", "until", "x"]), st.text(max_size=30), max_size=5
+    )
+)
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 def test_export_query_fuzz(fuzz_server, params):
-    response = httpx.get(f"{fuzz_server['server'].url}/v1/events/export", params=params,
-                         headers={"Authorization": f"Bearer {fuzz_server['admin']}"})
+    response = httpx.get(
+        f"{fuzz_server['server'].url}/v1/events/export",
+        params=params,
+        headers={"Authorization": f"Bearer {fuzz_server['admin']}"},
+    )
     assert response.status_code < 500, response.text
 
 
-@given(params=st.dictionaries(st.sampled_from(["click_id", "idfa", "gaid", "campaign", "adset",
-                                               "ad", "site_id", "zzz"]),
-                              st.text(max_size=300), max_size=6),
-       agent=st.text(max_size=300))
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["click_id", "idfa", "gaid", "campaign", "adset", "ad", "site_id", "zzz"]),
+        st.text(max_size=300),
+        max_size=6,
+    ),
+    agent=st.text(max_size=300),
+)
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 def test_tracking_link_fuzz(fuzz_server, params, agent):
     url = f"{fuzz_server['server'].url}/c/{fuzz_server['link_id']}"

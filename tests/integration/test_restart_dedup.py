@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import httpx
-from helpers import export, make_event
 
 from attribo.bench.server import ServerProcess
+from helpers import export, make_event
 
 
 def send(server: ServerProcess, key: str, events: list[dict]) -> dict:
-    response = httpx.post(f"{server.url}/v1/events/batch", json={"events": events},
-                          headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    response = httpx.post(
+        f"{server.url}/v1/events/batch",
+        json={"events": events},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -97,7 +97,7 @@ def openapi_document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         _SCHEMAS, ref_template="#/components/schemas/{name}"
     )
-    secured = [{"bearer": []}]
+    secured: list[dict[str, list[str]]] = [{"bearer": []}]
     link_params = [
         {"name": "link_id", "in": "path", "required": True, "schema": {"type": "string"}},
         *(

@@ -5,10 +5,11 @@ log), every request's events inserted into a DuckDB file and committed before th
 It is meant to be a fair, competent baseline, not a strawman:
 
 - the auth dependency is `async def` (a sync one would cost a threadpool hop);
-- the endpoints are sync `def`, so FastAPI runs the DuckDB insert + commit in its
-  threadpool, each thread on its own DuckDB cursor: DuckDB releases the GIL while it
-  writes and fsyncs its WAL, so the event loop keeps parsing other requests meanwhile.
-  (Measured against `async def` with the insert on the event loop: that was slower.)
+- the endpoints are `async def` and call DuckDB directly on the event loop, which also
+  serialises the writes without a lock. The alternative, sync `def` endpoints run in
+  FastAPI's threadpool with one DuckDB cursor per thread, measured 10-25 % slower on
+  this 2-core machine (batches 41-50 vs 46-59 per s, singles 370-460 vs 430-510 per s):
+  validation holds the GIL, so the threads only add hand-offs.
 - batches go in as one Arrow table (one vectorised INSERT); a single event is one
   parameterised INSERT, which is cheaper than building a one-row table;
 - the response model lets FastAPI serialise with pydantic-core directly.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hmac
-import threading
 import time
 from collections.abc import AsyncIterator
 from ipaddress import IPv4Address, IPv6Address
@@ -146,12 +146,14 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
 SCHEMA = pa.schema([(name, arrow) for name, arrow, _ in COLUMNS])
 _INSERT_ONE = f"INSERT INTO events VALUES ({', '.join('?' * len(COLUMNS))})"
 _json = msgspec.json.Encoder()
+_NO_DEVICE = Device()
+_NO_SOURCE = Source.model_construct(network="")
 
 
 def _row(e: Event, received_at: int) -> tuple[Any, ...]:
     """One event flattened to the table's columns."""
-    d = e.device or Device()
-    s = e.source or Source(network="")
+    d = e.device or _NO_DEVICE
+    s = e.source or _NO_SOURCE
     return (
         e.app_id, e.event_id, e.type, e.timestamp, received_at,
         d.platform, d.idfa, d.idfv, d.gaid, d.android_id,
@@ -164,34 +166,26 @@ def _row(e: Event, received_at: int) -> tuple[Any, ...]:
 
 
 class Store:
-    """The DuckDB file; one cursor per threadpool thread, each insert its own transaction."""
+    """The DuckDB file; each insert is its own transaction, committed before the reply."""
 
     def __init__(self, path: Path) -> None:
         self.con = duckdb.connect(str(path))
         cols = ", ".join(f'"{name}" {sql}' for name, _, sql in COLUMNS)
         self.con.execute(f"CREATE TABLE IF NOT EXISTS events ({cols})")
-        self.local = threading.local()
-
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cur = getattr(self.local, "cur", None)
-        if cur is None:
-            cur = self.local.cur = self.con.cursor()
-        return cur
 
     def insert(self, events: list[Event]) -> None:
         """Insert and commit (autocommit: one transaction, WAL synced before returning)."""
         now = time.time_ns() // 1_000_000
         rows = [_row(e, now) for e in events]
-        cur = self._cursor()
         if len(rows) == 1:
-            cur.execute(_INSERT_ONE, rows[0])
+            self.con.execute(_INSERT_ONE, rows[0])
             return
         columns = zip(*rows, strict=True)
         arrays = [
             pa.array(col, type=arrow) for col, arrow in zip(columns, SCHEMA.types, strict=True)
         ]
         table = pa.Table.from_arrays(arrays, schema=SCHEMA)
-        cur.from_arrow(table).insert_into("events")
+        self.con.from_arrow(table).insert_into("events")
 
     def close(self) -> None:
         """Checkpoint and close the file."""
@@ -219,12 +213,12 @@ def create_app(db: Path, key: str) -> FastAPI:
         return {"status": "ok"}
 
     @app.post("/v1/events", dependencies=[Depends(require_key)])
-    def ingest_one(event: Event) -> Accepted:
+    async def ingest_one(event: Event) -> Accepted:
         store.insert([event])
         return Accepted(accepted=1)
 
     @app.post("/v1/events/batch", dependencies=[Depends(require_key)])
-    def ingest_batch(batch: Batch) -> Accepted:
+    async def ingest_batch(batch: Batch) -> Accepted:
         if batch.events:
             store.insert(batch.events)
         return Accepted(accepted=len(batch.events))

@@ -277,29 +277,23 @@ def run_ingest_bench(
         "ratio_batch_vs_baseline": _round(batch_eps / base_eps if base_eps else None, 2),
         "failed_requests": sum(r.requests_failed for r in every),
         "duplicates": sum(r.duplicates for r in every),
+        # Share of the machine's CPU the load processes took while they ran.
         "loadgen_cpu_share": _round(
             sum(r.client_cpu_s for r in every)
-            / sum(r.duration_s + p.warmup_s for r, p in _phase_pairs(cfg, ours, base))
+            / max(1e-9, sum(r.client_wall_s for r in every))
             / (os.cpu_count() or 1),
             3,
         ),
         "machine": {
             "cpu_count": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "cpus_usable": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else None,
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
         "quick": quick,
     }
-
-
-def _phase_pairs(
-    cfg: BenchConfig, ours: _Measured, base: _Measured
-) -> list[tuple[LoadResult, Phase]]:
-    pairs = [(ours.batch, cfg.batch), (ours.single, cfg.single)]
-    if ours.latency:
-        pairs.append((ours.latency, cfg.latency))
-    return [*pairs, (base.batch, cfg.batch), (base.single, cfg.single)]
 
 
 def main(argv: list[str] | None = None) -> None:

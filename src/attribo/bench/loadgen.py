@@ -43,6 +43,7 @@ class LoadResult:
     status_counts: dict[int, int] = field(default_factory=dict)
     duplicates: int = 0  # sum of `duplicates` the server reported in 2xx responses
     client_cpu_s: float = 0.0  # CPU the load processes used, to show the generator is cheap
+    client_wall_s: float = 0.0  # how long the load processes ran (warm-up included)
 
     @property
     def ok_per_s(self) -> float:
@@ -66,6 +67,7 @@ class LoadResult:
             self.status_counts[status] = self.status_counts.get(status, 0) + count
         self.duplicates += other.duplicates
         self.client_cpu_s += other.client_cpu_s
+        self.client_wall_s = max(self.client_wall_s, other.client_wall_s)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ class _Worker:
         for _, writer in conns:
             writer.close()
         self.result.client_cpu_s = time.process_time() - cpu0
+        self.result.client_wall_s = time.monotonic() - t0
         return self.result
 
     def _count_missed(self, t0: float) -> None:

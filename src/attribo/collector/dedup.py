@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from attribo.events.record import decode_rows
+from attribo.events.record import decode_records
 from attribo.log.base import Log
 from attribo.store.base import Store
 
@@ -89,8 +89,8 @@ def rebuild_dedup(index: DedupIndex, store: Store, log: Log, from_offset: int, n
     while entries := log.read(offset, 16 << 20):
         for entry in entries:
             tail: dict[str, list[str]] = {}
-            for row in decode_rows(entry.payload):
-                tail.setdefault(str(row[0]), []).append(str(row[1]))
+            for record in decode_records(entry.payload):
+                tail.setdefault(record.app_id, []).append(record.event_id)
             for app_id, ids in tail.items():
                 index.admit(app_id, ids, now_ms)
                 count += len(ids)

@@ -17,7 +17,7 @@ from attribo.collector.enrich import parse_user_agent
 from attribo.collector.http import HTTPError, bad_field, bearer_key, json_response, read_body
 from attribo.collector.ingest import Collector, now_ms
 from attribo.config import Settings
-from attribo.control import ControlPlane, KeyInfo
+from attribo.control import ControlPlane
 from attribo.events.types import Device, Event, Source
 from attribo.events.validate import FieldError, decode_batch, decode_event
 
@@ -33,8 +33,8 @@ class CollectorContext:
     collector: Collector
 
 
-def ingest_key(ctx: CollectorContext, request: Request) -> KeyInfo:
-    """The caller's key, which must be an app's ingest key."""
+def ingest_app(ctx: CollectorContext, request: Request) -> str:
+    """The app whose ingest key the caller holds (401/403 otherwise)."""
     info = ctx.control.resolve_key(bearer_key(request))
     if info is None:
         raise bad_field("Authorization", "unknown or revoked API key", 401, "unauthorized")
@@ -42,7 +42,7 @@ def ingest_key(ctx: CollectorContext, request: Request) -> KeyInfo:
         raise bad_field(
             "Authorization", "events are sent with an app's ingest key", 403, "forbidden"
         )
-    return info
+    return info.app_id
 
 
 def signature_state(ctx: CollectorContext, request: Request, app_id: str, body: bytes) -> bool:
@@ -77,21 +77,21 @@ def collector_routes(ctx: CollectorContext) -> list[Route]:
     max_future_ms = ctx.settings.max_future_s * 1000
 
     async def post_event(request: Request) -> Response:
-        key = ingest_key(ctx, request)
+        app_id = ingest_app(ctx, request)
         body = await read_body(request, limit)
         result = decode_event(body, now_ms(), max_future_ms)
         if isinstance(result, FieldError):
             _count_rejects(ctx, [result])
             raise HTTPError(400, "invalid_event", [result])
-        if result.app_id != key.app_id:
+        if result.app_id != app_id:
             _count_rejects(ctx, [_wrong_app(result.app_id)])
             raise HTTPError(403, "forbidden", [_wrong_app(result.app_id)])
-        signed = signature_state(ctx, request, key.app_id, body)
-        accepted, duplicates = await ctx.collector.ingest(key.app_id, [result], signed=signed)
+        signed = signature_state(ctx, request, app_id, body)
+        accepted, duplicates = await ctx.collector.ingest(app_id, [result], signed=signed)
         return json_response({"accepted": accepted, "duplicates": duplicates})
 
     async def post_batch(request: Request) -> Response:
-        key = ingest_key(ctx, request)
+        app_id = ingest_app(ctx, request)
         body = await read_body(request, limit)
         result = decode_batch(body, now_ms(), max_future_ms)
         if isinstance(result, FieldError):
@@ -100,7 +100,7 @@ def collector_routes(ctx: CollectorContext) -> list[Route]:
         indexed, errors = result
         events: list[Event] = []
         for index, event in indexed:
-            if event.app_id == key.app_id:
+            if event.app_id == app_id:
                 events.append(event)
             else:
                 errors.append(_wrong_app(event.app_id, index))
@@ -114,8 +114,8 @@ def collector_routes(ctx: CollectorContext) -> list[Route]:
             raise HTTPError(
                 403 if forbidden else 400, "forbidden" if forbidden else "invalid_batch", errors
             )
-        signed = signature_state(ctx, request, key.app_id, body)
-        accepted, duplicates = await ctx.collector.ingest(key.app_id, events, signed=signed)
+        signed = signature_state(ctx, request, app_id, body)
+        accepted, duplicates = await ctx.collector.ingest(app_id, events, signed=signed)
         answer: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates}
         if errors:
             answer["rejected"] = len(errors)

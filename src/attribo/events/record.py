@@ -1,7 +1,8 @@
 """The normalised, enriched event as the log carries it and the store keeps it.
 
-`array_like` keeps the log compact (a list per event, no field names) and lets the
-pipeline turn a batch into columns with one `zip(*rows)`.
+In the log a batch is newline-delimited JSON with empty fields left out: msgspec writes
+it in well under a microsecond an event, and the pipeline parses it into Arrow columns
+with Arrow's C++ reader, outside the GIL, instead of building Python objects.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 
-class StoredEvent(msgspec.Struct, array_like=True, frozen=True):
+class StoredEvent(msgspec.Struct, frozen=True, omit_defaults=True):
     """One accepted event after validation, normalisation and enrichment."""
 
     app_id: str
@@ -49,21 +50,15 @@ class StoredEvent(msgspec.Struct, array_like=True, frozen=True):
 
 STORED_FIELDS: tuple[str, ...] = StoredEvent.__struct_fields__
 
-_encoder = msgspec.msgpack.Encoder()
-_rows_decoder = msgspec.msgpack.Decoder(list[list[object]])
-_records_decoder = msgspec.msgpack.Decoder(list[StoredEvent])
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(StoredEvent)
 
 
 def encode_records(records: list[StoredEvent]) -> bytes:
-    """Serialise a batch of records for the event log."""
-    return _encoder.encode(records)
-
-
-def decode_rows(payload: bytes) -> list[list[object]]:
-    """Decode a log payload to plain rows (field order of `STORED_FIELDS`)."""
-    return _rows_decoder.decode(payload)
+    """Serialise a batch of records for the event log (JSON lines)."""
+    return _encoder.encode_lines(records)
 
 
 def decode_records(payload: bytes) -> list[StoredEvent]:
     """Decode a log payload to typed records."""
-    return _records_decoder.decode(payload)
+    return _decoder.decode_lines(payload)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import os
 import struct
 import threading
@@ -173,10 +174,8 @@ class LocalLog:
             for waiter in group:
                 by_loop[waiter.loop].append((waiter.future, LogFailed(str(exc))))
         for loop, results in by_loop.items():
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_settle, results)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
 
     def _write_frames(self, frames: list[bytes]) -> None:
         if frames:

@@ -11,10 +11,9 @@ import logging
 import threading
 import time
 
-from attribo.events.record import decode_rows
 from attribo.log.base import Log
 from attribo.store.base import Store
-from attribo.store.schema import rows_to_table
+from attribo.store.schema import payloads_to_table
 
 CONSUMER = "store"
 _log = logging.getLogger(__name__)
@@ -44,10 +43,8 @@ class StoreWriter:
         entries = self._log.read(self.offset, self._max_bytes)
         if not entries:
             return 0
-        rows: list[list[object]] = []
-        for entry in entries:
-            rows.extend(decode_rows(entry.payload))
-        self._store.write_events(rows_to_table(rows), CONSUMER, entries[-1].next_offset)
+        table = payloads_to_table([entry.payload for entry in entries])
+        self._store.write_events(table, CONSUMER, entries[-1].next_offset)
         self.offset = entries[-1].next_offset
         trim = getattr(self._log, "trim", None)
         if trim is not None:

@@ -97,7 +97,8 @@ class DuckDBStore:
         self, query: EventQuery, chunk_rows: int = 10_000
     ) -> Iterator[list[dict[str, Any]]]:
         """Raw events of one app, filtered by type and received time."""
-        clauses, params = ["app_id = ?"], [query.app_id]
+        clauses: list[str] = ["app_id = ?"]
+        params: list[object] = [query.app_id]
         if query.types:
             clauses.append(f"type IN ({', '.join('?' for _ in query.types)})")
             params.extend(query.types)

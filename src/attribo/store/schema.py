@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pyarrow as pa
+from pyarrow import compute as pc
+from pyarrow import json as pa_json
 
-from attribo.events.record import STORED_FIELDS
+from attribo.events.record import STORED_FIELDS, StoredEvent, encode_records
 
 _TS = pa.timestamp("ms", tz="UTC")
 _SPECIAL: dict[str, pa.DataType] = {
@@ -35,13 +37,28 @@ def events_ddl(table: str = "events") -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
 
 
-def rows_to_table(rows: list[list[object]]) -> pa.Table:
-    """Turn log rows (field order of `STORED_FIELDS`) into an Arrow table."""
-    if not rows:
+_JSON_SCHEMA = pa.schema(
+    [(f.name, pa.int64() if f.type == _TS else f.type) for f in EVENTS_ARROW_SCHEMA]
+)
+_PARSE = pa_json.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="error")
+
+
+def payloads_to_table(payloads: list[bytes]) -> pa.Table:
+    """Parse log payloads (JSON lines of `StoredEvent`) into an events table."""
+    data = b"".join(payloads)
+    if not data.strip():
         return EVENTS_ARROW_SCHEMA.empty_table()
-    columns = list(zip(*rows, strict=True))
-    arrays = [
-        pa.array(column, type=field.type)
-        for column, field in zip(columns, EVENTS_ARROW_SCHEMA, strict=True)
-    ]
-    return pa.Table.from_arrays(arrays, schema=EVENTS_ARROW_SCHEMA)
+    read = pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 2 + 1))
+    table = pa_json.read_json(pa.BufferReader(data), read_options=read, parse_options=_PARSE)
+    columns = [table.column(f.name) for f in EVENTS_ARROW_SCHEMA]
+    for index, f in enumerate(EVENTS_ARROW_SCHEMA):
+        if f.type == _TS:
+            columns[index] = columns[index].cast(f.type)
+        elif f.name == "signed":  # left out of the JSON when False
+            columns[index] = pc.fill_null(columns[index], False)
+    return pa.Table.from_arrays(columns, schema=EVENTS_ARROW_SCHEMA)
+
+
+def records_to_table(records: list[StoredEvent]) -> pa.Table:
+    """An events table from records (tests and tools; the pipeline uses payloads)."""
+    return payloads_to_table([encode_records(records)])

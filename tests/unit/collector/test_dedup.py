@@ -45,10 +45,10 @@ def test_each_id_is_fresh_exactly_once_within_the_window(calls, data):
 
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["admit", "admit", "admit", "forget"]),
-        apps,
-        st.lists(ids, max_size=5),
-        st.integers(0, WINDOW),
+        st.sampled_from(["admit", "admit", "forget"]),
+        st.just("a") | apps,
+        st.lists(st.sampled_from(["x", "y"]), min_size=1, max_size=3),
+        st.sampled_from([0, 1, WINDOW // 3, WINDOW // 2, WINDOW]) | st.integers(0, 2 * WINDOW),
     ),
     max_size=30,
 )
@@ -146,7 +146,9 @@ def test_rebuild_remembers_recent_stored_ids_and_the_log_tail(tmp_path):
     log = LocalLog(tmp_path / "log", fsync=False)
     try:
         stored = [record("a", "old", now - 2 * WINDOW), record("a", "s1", now - 10)]
-        store.write_events(rows_to_table([list(msgspec.structs.astuple(r)) for r in stored]), "p", 0)
+        store.write_events(
+            rows_to_table([list(msgspec.structs.astuple(r)) for r in stored]), "p", 0
+        )
 
         async def append_tail() -> int:
             start = log.end_offset()
