@@ -99,7 +99,7 @@ class _ResponseError(Exception):
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts = []
+    parts: list[bytes] = []
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         chunk = await reader.readexactly(size + 2)
@@ -243,7 +243,7 @@ class _Worker:
     async def run(self, barrier: Any) -> LoadResult:
         """Connect, wait for every process, run the window, then stop within the grace."""
         plan = self.plan
-        conns = [list(await self.connect()) for _ in range(plan.connections)]
+        conns: list[list[Any]] = [list(await self.connect()) for _ in range(plan.connections)]
         barrier.wait(60)  # all processes start their windows together
         cpu0 = time.process_time()
         t0 = time.monotonic()

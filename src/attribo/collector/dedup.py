@@ -3,8 +3,8 @@
 Exactly-once storage does not depend on this index (the store de-duplicates on write);
 the index lets a retried request learn that its events are already in, and keeps
 repeats out of the log. It holds one set of event ids per app and forgets ids older
-than the window, oldest first. Memory: about 100 bytes per remembered id (a 32-char id
-in a set, plus its slot in the expiry queue); `attribo` reports the count in /health.
+than the window, oldest first. Memory: about 120 bytes per remembered id (a 32-char id
+in a dict with its admission time, plus its slot in the expiry queue); `attribo` reports the count in /health.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class DedupIndex:
 
     def __init__(self, window_ms: int):
         self._window_ms = window_ms
-        self._ids: dict[str, set[str]] = {}
+        self._ids: dict[str, dict[str, int]] = {}  # app -> event id -> admitted at (ms)
         self._expiry: deque[tuple[int, str, tuple[str, ...]]] = deque()
         self._size = 0
 
@@ -36,14 +36,14 @@ class DedupIndex:
     def admit(self, app_id: str, event_ids: list[str], now_ms: int) -> list[bool]:
         """Remember new ids; True for each id not seen before (also within this call)."""
         self.expire(now_ms)
-        seen = self._ids.setdefault(app_id, set())
+        seen = self._ids.setdefault(app_id, {})
         fresh: list[bool] = []
         added: list[str] = []
         for event_id in event_ids:
             if event_id in seen:
                 fresh.append(False)
             else:
-                seen.add(event_id)
+                seen[event_id] = now_ms
                 added.append(event_id)
                 fresh.append(True)
         if added:
@@ -57,8 +57,7 @@ class DedupIndex:
         if seen is None:
             return
         for event_id in event_ids:
-            if event_id in seen:
-                seen.discard(event_id)
+            if seen.pop(event_id, None) is not None:
                 self._size -= 1
 
     def expire(self, now_ms: int) -> None:
@@ -66,13 +65,14 @@ class DedupIndex:
         horizon = now_ms - self._window_ms
         expiry = self._expiry
         while expiry and expiry[0][0] < horizon:
-            _, app_id, event_ids = expiry.popleft()
+            admitted_at, app_id, event_ids = expiry.popleft()
             seen = self._ids.get(app_id)
             if seen is None:
                 continue
             for event_id in event_ids:
-                if event_id in seen:
-                    seen.discard(event_id)
+                # An id forgotten and admitted again has a newer time: that entry expires it.
+                if seen.get(event_id) == admitted_at:
+                    del seen[event_id]
                     self._size -= 1
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +11,7 @@ from attribo.collector.dedup import DedupIndex, rebuild_dedup
 from attribo.events.record import StoredEvent, encode_records
 from attribo.log.local import LocalLog
 from attribo.store.duckdb import DuckDBStore
-from attribo.store.schema import rows_to_table
+from attribo.store.schema import records_to_table
 
 WINDOW = 1_000
 ids = st.sampled_from([f"e{i}" for i in range(12)])
@@ -146,9 +145,7 @@ def test_rebuild_remembers_recent_stored_ids_and_the_log_tail(tmp_path):
     log = LocalLog(tmp_path / "log", fsync=False)
     try:
         stored = [record("a", "old", now - 2 * WINDOW), record("a", "s1", now - 10)]
-        store.write_events(
-            rows_to_table([list(msgspec.structs.astuple(r)) for r in stored]), "p", 0
-        )
+        store.write_events(records_to_table(stored), "p", 0)
 
         async def append_tail() -> int:
             start = log.end_offset()
