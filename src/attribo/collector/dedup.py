@@ -2,9 +2,9 @@
 
 Exactly-once storage does not depend on this index (the store de-duplicates on write);
 the index lets a retried request learn that its events are already in, and keeps
-repeats out of the log. It holds one set of event ids per app and forgets ids older
-than the window, oldest first. Memory: about 120 bytes per remembered id (a 32-char id
-in a dict with its admission time, plus its slot in the expiry queue); `attribo` reports the count in /health.
+repeats out of the log. It holds the event ids of each app with their admission time and
+forgets ids older than the window, oldest first. Memory: about 120 bytes per remembered id
+(measured for 32-char ids, expiry queue included); /health reports the count.
 """
 
 from __future__ import annotations
