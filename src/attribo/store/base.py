@@ -37,7 +37,7 @@ class Store(Protocol):
     def iter_events(
         self, query: EventQuery, chunk_rows: int = 10_000
     ) -> Iterator[list[dict[str, Any]]]:
-        """Raw events matching `query`, in received order, a chunk at a time."""
+        """Raw events matching `query`, in received order, a chunk at a time; times in epoch ms."""
         ...
 
     def count_events(self, app_id: str | None = None) -> int:

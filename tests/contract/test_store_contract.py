@@ -1,0 +1,133 @@
+"""The `Store` contract: idempotent writes with the consumer offset, filtered reads, restart."""
+
+from __future__ import annotations
+
+import pytest
+
+from attribo.events.record import StoredEvent
+from attribo.store.base import EventQuery
+from attribo.store.schema import records_to_table
+from conftest import StoreOpener
+
+T0 = 1_760_000_000_000  # epoch ms
+
+
+def ev(event_id: str, app: str = "a", type_: str = "install", at: int = 0, **kw) -> StoredEvent:
+    return StoredEvent(
+        app_id=app,
+        event_id=event_id,
+        type=type_,
+        event_time=T0 + at - 5,
+        received_at=T0 + at,
+        **kw,
+    )
+
+
+def write(store, records: list[StoredEvent], offset: int, consumer: str = "store") -> int:
+    return store.write_events(records_to_table(records), consumer, offset)
+
+
+def test_fresh_store_is_empty(open_store: StoreOpener) -> None:
+    store = open_store()
+    assert store.count_events() == 0
+    assert store.consumer_offset("store") is None
+    assert list(store.recent_keys(0)) == []
+    assert list(store.iter_events(EventQuery("a"))) == []
+
+
+def test_each_event_is_stored_once(open_store: StoreOpener) -> None:
+    store = open_store()
+    assert write(store, [ev("1"), ev("2"), ev("1", at=3)], 10) == 2  # repeat inside a batch
+    assert write(store, [ev("2"), ev("3")], 20) == 1  # repeat across batches
+    assert write(store, [ev("1", app="b")], 30) == 1  # same id, other app: a different event
+    assert store.count_events() == 4
+    assert store.count_events("a") == 3
+    assert store.count_events("b") == 1
+    assert store.count_events("nobody") == 0
+
+
+def test_within_a_batch_the_first_received_copy_wins(open_store: StoreOpener) -> None:
+    store = open_store()
+    write(store, [ev("1", at=9, name="late"), ev("1", at=1, name="early")], 1)
+    [row] = next(store.iter_events(EventQuery("a")))
+    assert row["name"] == "early"
+
+
+def test_offset_moves_with_the_write_even_when_nothing_is_new(open_store: StoreOpener) -> None:
+    store = open_store()
+    write(store, [ev("1")], 100)
+    assert store.consumer_offset("store") == 100
+    assert write(store, [ev("1")], 200) == 0
+    assert store.consumer_offset("store") == 200
+    assert write(store, [], 300) == 0
+    assert store.consumer_offset("store") == 300
+    write(store, [ev("2")], 7, consumer="other")
+    assert store.consumer_offset("other") == 7
+    assert store.consumer_offset("store") == 300
+
+
+def test_fields_round_trip(open_store: StoreOpener) -> None:
+    store = open_store()
+    record = ev(
+        "r",
+        type_="event",
+        platform="android",
+        gaid="3f2b",
+        ip="81.2.69.160",
+        country="GB",
+        limit_ad_tracking=True,
+        network="meta",
+        name="purchase",
+        revenue=4.99,
+        currency="USD",
+        properties='{"sku":"gems"}',
+        signed=True,
+    )
+    write(store, [record], 1)
+    [row] = next(store.iter_events(EventQuery("a")))
+    assert (row["event_time"], row["received_at"]) == (T0 - 5, T0)  # epoch ms, as written
+    for field in ("platform", "gaid", "ip", "country", "network", "name", "currency"):
+        assert row[field] == getattr(record, field)
+    assert row["revenue"] == pytest.approx(4.99)
+    assert row["limit_ad_tracking"] is True
+    assert row["signed"] is True
+    assert row["properties"] == '{"sku":"gems"}'
+    assert row["idfa"] is None
+
+
+def test_queries_filter_by_app_type_and_received_time(open_store: StoreOpener) -> None:
+    store = open_store()
+    records = [
+        ev(f"{i}", type_=("click", "install", "event")[i % 3], at=i * 1000) for i in range(30)
+    ] + [ev("other", app="b", type_="click", at=5000)]
+    write(store, records, 1)
+
+    def ids(query: EventQuery, chunk_rows: int = 10_000) -> list[str]:
+        return [r["event_id"] for chunk in store.iter_events(query, chunk_rows) for r in chunk]
+
+    assert ids(EventQuery("a")) == [f"{i}" for i in range(30)]  # received order
+    assert ids(EventQuery("a", types=("click",))) == [f"{i}" for i in range(0, 30, 3)]
+    assert ids(EventQuery("a", types=("click", "event"))) == [
+        f"{i}" for i in range(30) if i % 3 != 1
+    ]
+    window = EventQuery("a", since_ms=T0 + 5000, until_ms=T0 + 9000)  # since inclusive, until not
+    assert ids(window) == ["5", "6", "7", "8"]
+    assert ids(EventQuery("b")) == ["other"]
+    chunks = list(store.iter_events(EventQuery("a"), chunk_rows=7))
+    assert [len(c) for c in chunks] == [7, 7, 7, 7, 2]
+
+
+def test_recent_keys_since(open_store: StoreOpener) -> None:
+    store = open_store()
+    write(store, [ev("old", at=0), ev("new", at=10_000), ev("x", app="b", at=20_000)], 1)
+    assert sorted(store.recent_keys(T0 + 10_000)) == [("a", "new"), ("b", "x")]
+    assert sorted(store.recent_keys(T0)) == [("a", "new"), ("a", "old"), ("b", "x")]
+
+
+def test_events_and_offsets_survive_reopen(open_store: StoreOpener) -> None:
+    store = open_store()
+    write(store, [ev("1"), ev("2")], 42)
+    store = open_store()  # closes the first
+    assert store.count_events() == 2
+    assert store.consumer_offset("store") == 42
+    assert write(store, [ev("2"), ev("3")], 43) == 1
