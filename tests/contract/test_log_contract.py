@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
-from conftest import LogOpener
+if TYPE_CHECKING:  # a fixture type only: test dirs are not packages
+    from conftest import LogOpener
 
 
 def payload(i: int, size: int = 100) -> bytes:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from attribo.events.record import StoredEvent
 from attribo.store.base import EventQuery
 from attribo.store.schema import records_to_table
-from conftest import StoreOpener
 
 T0 = 1_760_000_000_000  # epoch ms
+
+if TYPE_CHECKING:  # a fixture type only: test dirs are not packages
+    from conftest import StoreOpener
 
 
 def ev(event_id: str, app: str = "a", type_: str = "install", at: int = 0, **kw) -> StoredEvent:

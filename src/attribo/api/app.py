@@ -11,21 +11,23 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from attribo.api.export import export_routes
 from attribo.api.management import management_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
 from attribo.api.runtime import Runtime
 from attribo.collector.http import HTTPError, json_response
+from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
 from attribo.events.validate import FieldError
-from attribo.log.local import LogFailed
+from attribo.log.base import LogFailed
 
 _log = logging.getLogger(__name__)
 
 
-def build_app(runtime: Runtime) -> Starlette:
-    """The whole HTTP surface of one server process."""
+def build_app(runtime: Runtime) -> ASGIApp:
+    """The whole HTTP surface of one server process (event posts served by `IngestFront`)."""
     openapi = openapi_document()
     ctx = CollectorContext(runtime.settings, runtime.control, runtime.collector)
 
@@ -79,7 +81,7 @@ def build_app(runtime: Runtime) -> Starlette:
         *management_routes(runtime.settings, runtime.control),
         *export_routes(runtime.control, runtime.store),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
@@ -88,3 +90,4 @@ def build_app(runtime: Runtime) -> Starlette:
             LogFailed: log_failed,
         },
     )
+    return IngestFront(ctx, app)

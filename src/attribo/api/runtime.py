@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from attribo.backends import open_control, open_log, open_store
 from attribo.collector.dedup import DedupIndex, rebuild_dedup
+from attribo.collector.enrich import warm_up
 from attribo.collector.ingest import Collector, now_ms
 from attribo.config import Settings
 from attribo.control import ControlPlane
@@ -36,6 +37,7 @@ class Runtime:
         writer = StoreWriter(log, store, settings.pipeline_max_events, settings.pipeline_idle_ms)
         dedup = DedupIndex(settings.dedup_window_hours * 3_600_000)
         recovered = rebuild_dedup(dedup, store, log, writer.offset, now_ms())
+        warm_up()
         return cls(settings, control, log, store, Collector(log, dedup), writer, recovered)
 
     def close(self) -> None:

@@ -48,6 +48,12 @@ def parse_user_agent(user_agent: str) -> UserAgentFacts:
     return UserAgentFacts(platform, os_name, version, model, brand)
 
 
+def warm_up() -> None:
+    """Build the parser and load the IP database now, not on the first request (~0.3 s)."""
+    parse_user_agent.__wrapped__("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)")
+    country_of("8.8.8.8")
+
+
 def country_of(ip: str | None) -> str | None:
     """ISO 3166-1 alpha-2 country of an IP address, None for private or unknown ones."""
     if not ip:

@@ -30,63 +30,78 @@ def _zeroed(value: str | None) -> bool:
 def to_record(
     event: Event, received_at: int, *, signed: bool = False, link_id: str | None = None
 ) -> StoredEvent:
-    """The stored form of an event: normalised ids, parsed user agent, country."""
+    """The stored form of an event: normalised ids, parsed user agent, country.
+
+    On the hot path (every event); arguments are positional in `StoredEvent` field order,
+    which msgspec takes four times faster than keywords.
+    """
     device = event.device
     source = event.source
-    facts = _NO_UA
-    platform = idfa = idfv = gaid = android_id = ip = ua = None
-    os_version = model = locale = lat = None
-    if device is not None:
+    if device is None:
+        platform = idfa = idfv = gaid = android_id = ip = ua = None
+        os_name = os_version = model = brand = locale = lat = country = None
+    else:
         ua = device.user_agent
-        if ua:
-            facts = parse_user_agent(ua)
+        facts = parse_user_agent(ua) if ua else _NO_UA
         platform = device.platform or facts.platform
-        idfa = advertising_id(device.idfa)
-        gaid = advertising_id(device.gaid)
+        idfa = advertising_id(device.idfa) if device.idfa else None
+        gaid = advertising_id(device.gaid) if device.gaid else None
         idfv = device.idfv.lower() if device.idfv else None
         android_id = device.android_id.lower() if device.android_id else None
         ip = device.ip
+        os_name = facts.os_name
         os_version = device.os_version or facts.os_version
         model = device.model or facts.model
+        brand = facts.brand
         locale = device.locale
         lat = device.limit_ad_tracking
         if lat is None and (_zeroed(device.idfa) or _zeroed(device.gaid)):
             lat = True
-    click_id = event.click_id or (source.click_id if source is not None else None)
+        country = country_of(ip) if ip else None
+    if source is None:
+        network = campaign = campaign_id = adset = ad = site_id = None
+        click_id = event.click_id
+    else:
+        network, campaign, campaign_id = source.network, source.campaign, source.campaign_id
+        adset, ad, site_id = source.adset, source.ad, source.site_id
+        click_id = event.click_id or source.click_id
     revenue = event.revenue
     currency = event.currency or ("USD" if revenue is not None else None)
+    timestamp = event.timestamp
+    event_time = timestamp if type(timestamp) is int else event_time_ms(event)
+    properties = _json.encode(event.properties).decode() if event.properties else None
     return StoredEvent(
-        app_id=event.app_id,
-        event_id=event.event_id,
-        type=event.type,
-        event_time=event_time_ms(event),
-        received_at=received_at,
-        platform=platform,
-        idfa=idfa,
-        idfv=idfv,
-        gaid=gaid,
-        android_id=android_id,
-        ip=ip,
-        user_agent=ua,
-        os_name=facts.os_name,
-        os_version=os_version,
-        device_model=model,
-        device_brand=facts.brand,
-        locale=locale,
-        limit_ad_tracking=lat,
-        country=country_of(ip),
-        user_id=event.user_id,
-        click_id=click_id,
-        network=source.network if source is not None else None,
-        campaign=source.campaign if source is not None else None,
-        campaign_id=source.campaign_id if source is not None else None,
-        adset=source.adset if source is not None else None,
-        ad=source.ad if source is not None else None,
-        site_id=source.site_id if source is not None else None,
-        name=event.name,
-        revenue=revenue,
-        currency=currency,
-        properties=_json.encode(event.properties).decode() if event.properties else None,
-        link_id=link_id,
-        signed=signed,
+        event.app_id,
+        event.event_id,
+        event.type,
+        event_time,
+        received_at,
+        platform,
+        idfa,
+        idfv,
+        gaid,
+        android_id,
+        ip,
+        ua,
+        os_name,
+        os_version,
+        model,
+        brand,
+        locale,
+        lat,
+        country,
+        event.user_id,
+        click_id,
+        network,
+        campaign,
+        campaign_id,
+        adset,
+        ad,
+        site_id,
+        event.name,
+        revenue,
+        currency,
+        properties,
+        link_id,
+        signed,
     )

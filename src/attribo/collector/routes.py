@@ -1,9 +1,7 @@
-"""Collector endpoints: `/v1/events`, `/v1/events/batch`, `/c/{link_id}`, `/i/{link_id}`."""
+"""Tracking-link endpoints `/c/{link_id}` and `/i/{link_id}`, and the collector's context."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +12,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from attribo.collector.enrich import parse_user_agent
-from attribo.collector.http import HTTPError, bad_field, bearer_key, json_response, read_body
+from attribo.collector.http import HTTPError, bad_field
 from attribo.collector.ingest import Collector, now_ms
 from attribo.config import Settings
 from attribo.control import ControlPlane
 from attribo.events.types import Device, Event, Source
-from attribo.events.validate import FieldError, decode_batch, decode_event
+from attribo.events.validate import FieldError
 
 _LINK_PARAMS = ("click_id", "idfa", "gaid", "campaign", "adset", "ad", "site_id")
 
@@ -33,94 +31,8 @@ class CollectorContext:
     collector: Collector
 
 
-def ingest_app(ctx: CollectorContext, request: Request) -> str:
-    """The app whose ingest key the caller holds (401/403 otherwise)."""
-    info = ctx.control.resolve_key(bearer_key(request))
-    if info is None:
-        raise bad_field("Authorization", "unknown or revoked API key", 401, "unauthorized")
-    if info.role != "ingest" or info.app_id is None:
-        raise bad_field(
-            "Authorization", "events are sent with an app's ingest key", 403, "forbidden"
-        )
-    return info.app_id
-
-
-def signature_state(ctx: CollectorContext, request: Request, app_id: str, body: bytes) -> bool:
-    """True for a valid `X-Attribo-Signature`, False if absent, 401 if present and wrong."""
-    header = request.headers.get("x-attribo-signature")
-    if header is None:
-        return False
-    app = ctx.control.get_app(app_id)
-    scheme, _, digest = header.partition("=")
-    if app is None or scheme != "sha256":
-        raise bad_field("X-Attribo-Signature", "expected 'sha256=<hex>'", 401, "bad_signature")
-    expected = hmac.new(app.signing_secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, digest.strip().lower()):
-        raise bad_field(
-            "X-Attribo-Signature", "signature does not match the body", 401, "bad_signature"
-        )
-    return True
-
-
-def _wrong_app(app_id: str, index: int | None = None) -> FieldError:
-    return FieldError("app_id", f"this key cannot write events for app {app_id!r}", index)
-
-
-def _count_rejects(ctx: CollectorContext, errors: list[FieldError]) -> None:
-    for error in errors:
-        ctx.collector.counters.reject(error.field)
-
-
 def collector_routes(ctx: CollectorContext) -> list[Route]:
-    """The collector's routes, bound to `ctx`."""
-    limit = ctx.settings.max_body_bytes
-    max_future_ms = ctx.settings.max_future_s * 1000
-
-    async def post_event(request: Request) -> Response:
-        app_id = ingest_app(ctx, request)
-        body = await read_body(request, limit)
-        result = decode_event(body, now_ms(), max_future_ms)
-        if isinstance(result, FieldError):
-            _count_rejects(ctx, [result])
-            raise HTTPError(400, "invalid_event", [result])
-        if result.app_id != app_id:
-            _count_rejects(ctx, [_wrong_app(result.app_id)])
-            raise HTTPError(403, "forbidden", [_wrong_app(result.app_id)])
-        signed = signature_state(ctx, request, app_id, body)
-        accepted, duplicates = await ctx.collector.ingest(app_id, [result], signed=signed)
-        return json_response({"accepted": accepted, "duplicates": duplicates})
-
-    async def post_batch(request: Request) -> Response:
-        app_id = ingest_app(ctx, request)
-        body = await read_body(request, limit)
-        result = decode_batch(body, now_ms(), max_future_ms)
-        if isinstance(result, FieldError):
-            _count_rejects(ctx, [result])
-            raise HTTPError(400, "invalid_batch", [result])
-        indexed, errors = result
-        events: list[Event] = []
-        for index, event in indexed:
-            if event.app_id == app_id:
-                events.append(event)
-            else:
-                errors.append(_wrong_app(event.app_id, index))
-        if errors:
-            errors.sort(key=lambda e: e.index or 0)
-            _count_rejects(ctx, errors)
-        if not events:
-            if not errors:
-                raise bad_field("events", "the batch has no events")
-            forbidden = all(e.field == "app_id" and "cannot write" in e.message for e in errors)
-            raise HTTPError(
-                403 if forbidden else 400, "forbidden" if forbidden else "invalid_batch", errors
-            )
-        signed = signature_state(ctx, request, app_id, body)
-        accepted, duplicates = await ctx.collector.ingest(app_id, events, signed=signed)
-        answer: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates}
-        if errors:
-            answer["rejected"] = len(errors)
-            answer["detail"] = [e.as_dict() for e in errors]
-        return json_response(answer)
+    """The tracking-link routes, bound to `ctx` (event posts are served by `IngestFront`)."""
 
     async def link_touch(request: Request, kind: str) -> tuple[Event, Any]:
         link = ctx.control.get_link(request.path_params["link_id"])
@@ -182,8 +94,6 @@ def collector_routes(ctx: CollectorContext) -> list[Route]:
         return Response(status_code=204)
 
     return [
-        Route("/v1/events", post_event, methods=["POST"]),
-        Route("/v1/events/batch", post_batch, methods=["POST"]),
         Route("/c/{link_id}", click, methods=["GET"]),
         Route("/i/{link_id}", impression, methods=["GET"]),
     ]

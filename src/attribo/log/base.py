@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import NamedTuple, Protocol
 
 
+class LogFailed(RuntimeError):
+    """The log could not write or sync; nothing more is acknowledged until restart."""
+
+
 class LogEntry(NamedTuple):
     """A payload and the offset just past it (where a reader resumes)."""
 

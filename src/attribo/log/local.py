@@ -20,15 +20,11 @@ import zlib
 from collections import defaultdict
 from pathlib import Path
 
-from attribo.log.base import LogEntry
+from attribo.log.base import LogEntry, LogFailed
 
 _HEADER = struct.Struct("<II")
 _SUFFIX = ".seg"
 _MAX_RECORD = 256 << 20
-
-
-class LogFailed(RuntimeError):
-    """The log could not write or sync; nothing more is acknowledged until restart."""
 
 
 def _segment_name(base: int) -> str:

@@ -39,8 +39,9 @@ class StoreWriter:
         self._thread.start()
 
     def step(self) -> int:
-        """Move one micro-batch; returns how many log entries it took."""
-        entries = self._log.read(self.offset, self._max_bytes)
+        """Move one micro-batch; returns how many log bytes it took (0: the store is caught up)."""
+        start = self.offset
+        entries = self._log.read(start, self._max_bytes)
         if not entries:
             return 0
         table = payloads_to_table([entry.payload for entry in entries])
@@ -49,7 +50,7 @@ class StoreWriter:
         trim = getattr(self._log, "trim", None)
         if trim is not None:
             trim(self.offset)
-        return len(entries)
+        return self.offset - start
 
     def lag_bytes(self) -> int:
         """How far the store is behind the log."""
@@ -75,7 +76,9 @@ class StoreWriter:
                 _log.exception("store writer failed; retrying")
                 self._stop.wait(1.0)
                 continue
-            if not moved:
+            if moved < self._max_bytes:
+                # A short batch means the log is drained: let the next one build up for an
+                # idle period instead of paying a store transaction per handful of events.
                 self._wake.wait(self._idle_s)
                 self._wake.clear()
 

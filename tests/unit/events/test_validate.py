@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from attribo.events.validate import (
     decode_batch,
     decode_event,
     event_time_ms,
+    is_ip_address,
 )
 
 NOW = 1_750_000_000_000  # 2025-06-15T15:06:40Z
@@ -394,3 +396,18 @@ def test_batch_agrees_with_decoding_each_event_alone(items):
     assert [(e.index, e.field) for e in errors] == [
         (i, s.field) for i, s in enumerate(singles) if isinstance(s, FieldError)
     ]
+
+
+@settings(max_examples=300)
+@given(
+    st.ip_addresses().map(str)
+    | st.text(alphabet="0123456789abcdef.:% ", max_size=45)
+    | st.text(max_size=20)
+)
+def test_ip_check_agrees_with_the_standard_library(text):
+    try:
+        ipaddress.ip_address(text)
+        expected = "%" not in text  # scoped IPv6 (fe80::1%eth0) is not a device address
+    except ValueError:
+        expected = False
+    assert is_ip_address(text) == expected
