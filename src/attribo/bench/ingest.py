@@ -1,10 +1,11 @@
 """`attribo bench ingest`: ingest throughput and latency of a server, next to a baseline.
 
 Each server runs in its own subprocess on 127.0.0.1 with its own temp data dir and is
-driven by `loadgen` processes. Per server: (a) peak with 500-event batches, closed loop;
-(b) peak with single events, closed loop; (c) for the server under test, single events at
-70 % of (b) on a fixed schedule, giving p50/p99. The baseline (FastAPI + pydantic +
-DuckDB, `baseline.py`) gets (a) and (b) in the same run on the same machine.
+driven by `loadgen` processes. Per server: (a) peak with 500-event batches, closed loop
+(for ours, /health is then polled until the store has caught up with the log, which gives
+the end-to-end stored rate); (b) peak with single events, closed loop; (c) for the server
+under test, single events at 70 % of (b) on a fixed schedule, giving p50/p99. The baseline
+(FastAPI + pydantic + DuckDB, `baseline.py`) gets (a) and (b) in the same run.
 
 No event id repeats within a run: templates carry `loadgen.ID_SLOT` in their event ids
 and the load processes stamp each send uniquely (see `loadgen`), so a pool of 20,000
@@ -104,6 +105,7 @@ class _Measured:
     single: LoadResult
     latency: LoadResult | None = None
     latency_rate: float = 0.0
+    stored_events_per_s: float | None = None
     phases: list[LoadResult] = field(default_factory=list)
 
 
@@ -235,9 +237,15 @@ def measure_server(
         host = f"{HOST}:{handle.port}"
         batches = build_requests("/v1/events/batch", batch_bodies, handle.key, host)
         singles = build_requests("/v1/events", single_bodies, handle.key, host)
+        before = _health(handle) if latency else None
+        started = time.monotonic()
         batch = _phase(handle, batches, cfg.batch, None)
+        stored_eps = None
+        if before is not None:
+            after = _wait_stored(handle)
+            stored_eps = (after["accepted"] - before["accepted"]) / (time.monotonic() - started)
         single = _phase(handle, singles, cfg.single, None)
-        out = _Measured(batch, single, phases=[batch, single])
+        out = _Measured(batch, single, phases=[batch, single], stored_events_per_s=stored_eps)
         if latency and single.ok_per_s > 0:
             out.latency_rate = LATENCY_LOAD * single.ok_per_s
             out.latency = _phase(handle, singles, cfg.latency, out.latency_rate)
@@ -247,6 +255,22 @@ def measure_server(
         return out
     finally:
         handle.stop()
+
+
+def _health(handle: ServerHandle) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://{HOST}:{handle.port}/health", timeout=10) as resp:
+        result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+
+def _wait_stored(handle: ServerHandle, timeout_s: float = 300.0) -> dict[str, Any]:
+    """Poll /health until the pipeline has written everything the log holds into the store."""
+    deadline = time.monotonic() + timeout_s
+    while (health := _health(handle))["pipeline_lag_bytes"] > 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"store still {health['pipeline_lag_bytes']} bytes behind")
+        time.sleep(0.05)
+    return health
 
 
 def _round(x: float | None, nd: int = 1) -> float | None:
@@ -267,6 +291,8 @@ def run_ingest_bench(
     every = ours.phases + base.phases
     return {
         "batch_events_per_s": _round(batch_eps),
+        # From the first batch sent until the store held every accepted event.
+        "batch_stored_events_per_s": _round(ours.stored_events_per_s),
         "single_req_per_s": _round(ours.single.ok_per_s),
         "p50_ms": _round(lat.percentile(50) if lat else None, 2),
         "p99_ms": _round(lat.percentile(99) if lat else None, 2),

@@ -1,0 +1,40 @@
+"""`attribo bench ingest --quick --json` end to end: one JSON object, sane and honest numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+KEYS = {
+    "batch_events_per_s",
+    "batch_stored_events_per_s",
+    "single_req_per_s",
+    "p50_ms",
+    "p99_ms",
+    "baseline_events_per_s",
+}
+
+
+@pytest.mark.slow
+def test_quick_bench_prints_one_json_object() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "attribo", "bench", "ingest", "--quick", "--json"],
+        capture_output=True,
+        timeout=280,
+        check=True,
+    )
+    lines = run.stdout.decode().strip().splitlines()
+    assert len(lines) == 1, run.stdout
+    result = json.loads(lines[0])
+    assert KEYS <= result.keys()
+    for key in KEYS:
+        assert result[key] > 0, key
+    assert result["p50_ms"] <= result["p99_ms"]
+    # Every request answered 2xx and no event id was ever sent twice.
+    assert result["failed_requests"] == 0
+    assert result["duplicates"] == 0
+    # Storing cannot outrun accepting: the end-to-end rate includes the drain.
+    assert result["batch_stored_events_per_s"] <= result["batch_events_per_s"] * 1.5
