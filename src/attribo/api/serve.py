@@ -12,12 +12,16 @@ from attribo.api.runtime import Runtime
 from attribo.config import Settings
 
 
-def serve(settings: Settings) -> None:
-    """Serve until stopped; acknowledged events are on disk whatever happens."""
+def serve(settings: Settings, runtime: Runtime | None = None) -> None:
+    """Serve until stopped; acknowledged events are on disk whatever happens.
+
+    `runtime`, if given, is an already opened runtime (the demo prepares its apps first);
+    it is closed on the way out either way.
+    """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    runtime = Runtime.open(settings)
+    runtime = runtime or Runtime.open(settings)
     logging.getLogger("attribo").info(
         "data in %s; %d recent event ids remembered for dedup",
         settings.data_dir.resolve(),
