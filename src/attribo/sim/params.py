@@ -133,6 +133,9 @@ class SimParams:
             raise ValueError("fraud install shares must sum below 1")
         if not any(n.name == fraud.network for n in self.networks):
             raise ValueError(f"fraud.network {fraud.network!r} is not a configured network")
+        from attribo.sim.scenarios import build_scenarios  # scenarios import this module
+
+        build_scenarios(self.scenarios)
         if self.chunk_installs < 100:
             raise ValueError("chunk_installs must be at least 100")
         return self
