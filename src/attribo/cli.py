@@ -92,3 +92,36 @@ def bench_ingest(
 
     result = run_ingest_bench(quick=quick)
     sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path | None, typer.Option("--out", help="output directory")] = None,
+    apps: Annotated[int | None, typer.Option(help="number of apps (default 2)")] = None,
+    app_id: Annotated[
+        list[str] | None, typer.Option("--app-id", help="app id, repeated per app")
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="days simulated (default 30)")] = None,
+    installs: Annotated[int | None, typer.Option(help="installs (default 100000)")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed (default 7)")] = None,
+    start: Annotated[str | None, typer.Option(help="first day YYYY-MM-DD (UTC)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl | parquet")] = "jsonl",
+    sim_config: Annotated[
+        Path | None, typer.Option("--config", help="TOML simulation parameters", exists=True)
+    ] = None,
+    send: Annotated[str | None, typer.Option("--send", help="server URL to stream to")] = None,
+    key: Annotated[list[str] | None, typer.Option("--key", help="ingest key, per app")] = None,
+    secret: Annotated[
+        list[str] | None, typer.Option("--secret", help="signing secret, per app")
+    ] = None,
+) -> None:
+    """Simulate traffic with ground truth: write files (--out) or stream them (--send)."""
+    from attribo.sim.command import build_params, run_simulate
+
+    if out is None and send is None:
+        raise typer.BadParameter("give --out DIR, --send URL, or both")
+    try:
+        params = build_params(sim_config, apps, app_id, days, installs, seed, start)
+        run_simulate(params, out, fmt, send, key, secret)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None

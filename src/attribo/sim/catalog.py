@@ -94,7 +94,14 @@ def ad_tree(networks: tuple[NetworkSpec, ...]) -> tuple[Ad, ...]:
                 adset = f"{campaign}_as{s + 1}"
                 for a in range(net.ads):
                     ads.append(
-                        Ad(net.name, campaign, campaign_id, adset, f"{adset}_ad{a + 1}", theme[:2] == "rt")
+                        Ad(
+                            net.name,
+                            campaign,
+                            campaign_id,
+                            adset,
+                            f"{adset}_ad{a + 1}",
+                            theme[:2] == "rt",
+                        )
                     )
     return tuple(ads)
 

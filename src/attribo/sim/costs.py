@@ -88,6 +88,9 @@ class CostLedger:
                     "clicks": clicks,
                 }
             )
-        out.sort(key=lambda r: tuple(r[k] for k in ("date", "app_id", "network", "campaign",
-                                                       "adset", "ad", "country")))
+        out.sort(
+            key=lambda r: tuple(
+                r[k] for k in ("date", "app_id", "network", "campaign", "adset", "ad", "country")
+            )
+        )
         return out

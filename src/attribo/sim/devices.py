@@ -45,7 +45,8 @@ def ip_strings(values: np.ndarray) -> list[str]:
     """Dotted quads of integer IPv4 addresses."""
     v = values.astype(np.int64)
     a, b, c, d = (v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255, v & 255
-    return [f"{w}.{x}.{y}.{z}" for w, x, y, z in zip(a.tolist(), b.tolist(), c.tolist(), d.tolist())]
+    quads = zip(a.tolist(), b.tolist(), c.tolist(), d.tolist(), strict=True)
+    return [f"{w}.{x}.{y}.{z}" for w, x, y, z in quads]
 
 
 def random_ips(rng: Generator, prefixes: tuple[str, ...], n: int) -> np.ndarray:

@@ -106,7 +106,7 @@ def encode_chunk(chunk: Chunk) -> EncodedChunk:
     ):
         event_id = f"{prefix}{row:x}"
         app_id = app_ids[dev_app[dev]]
-        if kind == CLICK or kind == IMPRESSION:
+        if kind in (CLICK, IMPRESSION):
             network, campaign, campaign_id, adset, ad_name = sources[ad]
             source = WireSource(
                 network,
@@ -122,7 +122,9 @@ def encode_chunk(chunk: Chunk) -> EncodedChunk:
             click_id = click_id_of(f"{prefix}{ref:x}") if ref >= 0 else None
             event = WireEvent(event_id, "install", app_id, ts, full[dev], click_id=click_id)
         elif kind == OPEN:
-            event = WireEvent(event_id, "open", app_id, ts, full[dev], user_ids[dev] if uid else None)
+            event = WireEvent(
+                event_id, "open", app_id, ts, full[dev], user_ids[dev] if uid else None
+            )
         else:
             props: dict[str, Any] | None = None
             cash = None

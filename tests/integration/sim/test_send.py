@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from helpers import export
 from rich.console import Console
 
 from attribo.sim import SimRun, load_params
 from attribo.sim.command import run_simulate
+from helpers import export
 
 
 def test_send_stores_every_event_but_the_spoofed_ones(server, tmp_path):

@@ -8,7 +8,6 @@ import pyarrow.compute as pc
 
 from attribo.sim.devices import ZERO_ID
 
-
 FAKE = pa.array(["device_farm", "bot", "sdk_spoofing"])
 
 

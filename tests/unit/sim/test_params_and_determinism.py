@@ -16,9 +16,7 @@ SMALL = {"installs": 3_000, "days": 7, "start": date(2025, 2, 3)}
 
 
 def _digests(directory: Path) -> dict[str, str]:
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())
-    }
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())}
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):

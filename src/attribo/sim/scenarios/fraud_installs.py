@@ -169,7 +169,7 @@ class SdkSpoofing:
         bad = rng.random(installs) < params.fraud.spoof_bad_signature_share
         channel = np.where(bad, S2S_BAD_SIGNATURE, SDK).astype(np.int8)
         gap = ctit_ms(rng, params.ctit, installs)  # spoofers copy a genuine time-to-install
-        dev, _, install_ts = _fake_installs(chunk, rng, full, SPOOFING, gap, channel)
+        rows, _, install_ts = _fake_installs(chunk, rng, full, SPOOFING, gap, channel)
         # Fake engagement: an open and a few purchases within three days, same channel.
         buys = rng.poisson(1.5, installs)
         owner = np.repeat(np.arange(installs), buys)
@@ -184,7 +184,7 @@ class SdkSpoofing:
             chunk.add_events(
                 ts=ts[keep],
                 kind=kind,
-                dev=dev[who],
+                dev=rows[who],
                 channel=channel[who],
                 name=PURCHASE if kind == EVENT else 0,
                 revenue=rng.choice([0.99, 4.99, 9.99], len(who)) if kind == EVENT else np.nan,

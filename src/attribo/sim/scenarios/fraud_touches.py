@@ -76,4 +76,3 @@ class ClickFlooding:
             dev = make_phones(world, chunk, rng, app)
             ts = chunk.day_start_ms + rng.integers(-6 * DAY_MS, DAY_MS, bulk)
             add_fraud_clicks(chunk, rng, dev, np.maximum(ts, world.start_ms - 7 * DAY_MS))
-

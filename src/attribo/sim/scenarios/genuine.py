@@ -11,7 +11,6 @@ from attribo.sim.model import (
     CLICK,
     CLICK_ACQ,
     DAY_MS,
-    HOUR_MS,
     IMPRESSION,
     INSTALL,
     OPEN,
@@ -55,7 +54,7 @@ class Genuine:
         gap = rng.uniform(2 * DAY_MS, np.minimum(28 * DAY_MS, world.end_ms - install_ts[again]))
         re_ts = install_ts[again] + gap.astype(np.int64)
         re_paid = rng.random(len(again)) < REINSTALL_PAID
-        re_rows, re_truth = self._acquire(
+        _re_rows, re_truth = self._acquire(
             chunk, rng, dev[again], re_ts, re_paid, not_before=install_ts[again]
         )
         chunk.truth["reinstall"][re_truth] = True
@@ -89,9 +88,7 @@ class Genuine:
         view_w = np.array([net.view_share for net in params.networks])
         p_view = params.view_through_share * view_w / float((shares * view_w).sum())
         view = paid & (rng.random(n) < p_view[network])
-        ctit = np.where(
-            view, ctit_ms(rng, params.ctit, n, view=True), ctit_ms(rng, params.ctit, n)
-        )
+        ctit = np.where(view, ctit_ms(rng, params.ctit, n, view=True), ctit_ms(rng, params.ctit, n))
         if not_before is not None:  # a re-install's touch comes after the first install
             ctit = np.minimum(ctit, install_ts - not_before - 1000)
         ad = pick_ads(world, rng, network)
