@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import iptocc
 import numpy as np
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from attribo.collector.enrich import parse_user_agent
@@ -64,7 +63,7 @@ def test_user_agents_parse_to_the_declared_platform(run):
 
 def test_install_ips_geolocate_to_the_truth_country(run):
     installs = {e["event_id"]: e for e in run.events if e["type"] == "install"}
-    truth = run.truth.filter(pc.invert(run.truth["is_fraud"])).slice(0, 3000).to_pylist()
+    truth = run.truth.to_pylist()  # fraud too: farms sit in ID, bots in US data centres
     for row in truth:
         ip = installs[row["install_event_id"]]["device"]["ip"]
         assert iptocc.country_code(ip) == row["country"], (ip, row["country"])

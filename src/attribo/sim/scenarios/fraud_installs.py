@@ -40,13 +40,15 @@ def _fake_installs(
     kind: int,
     gap_ms: np.ndarray,
     channel: np.ndarray | int = SDK,
+    country_code: str = "US",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Register devices, a fraud click each, the install; returns devices, installs, times."""
     world = chunk.world
     n = len(full)
     app = rng.integers(0, len(world.params.app_ids), n)
     platform = np.array([0 if d["platform"] == "ios" else 1 for d in full], dtype=np.int8)
-    country = np.zeros(n, dtype=np.int64)
+    codes = [c.code for c in world.params.countries]
+    country = np.full(n, codes.index(country_code) if country_code in codes else 0)
     dev = register(chunk, full, app, platform, country, np.ones(n, dtype=np.bool_))
     install_ts = chunk.day_start_ms + rng.integers(0, DAY_MS, n)
     touches = add_fraud_clicks(chunk, rng, dev, install_ts - gap_ms)
@@ -102,7 +104,7 @@ class DeviceFarm:
             )
         ]
         gap = (np.exp(np.log(150.0) + 0.8 * rng.standard_normal(installs)) * 1000).astype(np.int64)
-        _fake_installs(chunk, rng, full, FARM, gap + 15_000)
+        _fake_installs(chunk, rng, full, FARM, gap + 15_000, country_code="ID")
 
 
 class Bots:
@@ -169,7 +171,9 @@ class SdkSpoofing:
         bad = rng.random(installs) < params.fraud.spoof_bad_signature_share
         channel = np.where(bad, S2S_BAD_SIGNATURE, SDK).astype(np.int8)
         gap = ctit_ms(rng, params.ctit, installs)  # spoofers copy a genuine time-to-install
-        rows, _, install_ts = _fake_installs(chunk, rng, full, SPOOFING, gap, channel)
+        rows, _, install_ts = _fake_installs(
+            chunk, rng, full, SPOOFING, gap, channel, country_code=country.code
+        )
         # Fake engagement: an open and a few purchases within three days, same channel.
         buys = rng.poisson(1.5, installs)
         owner = np.repeat(np.arange(installs), buys)
