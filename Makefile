@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## Set up and run the server on the embedded defaults (data in ./attribo-data).
+## Set up and run the server on the embedded defaults with a simulated month (./attribo-data).
 run: $(STAMP)
-	$(BIN)/attribo serve
+	$(BIN)/attribo demo
 
 ## Set up and run lint, types and the whole test suite (slow checks included).
 test: $(STAMP) lint

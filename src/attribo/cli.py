@@ -55,6 +55,24 @@ def serve(
     run_server(settings)
 
 
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    installs: Annotated[int, typer.Option(help="simulated installs to load")] = 50_000,
+    days: Annotated[int, typer.Option(help="days simulated, ending today")] = 30,
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+) -> None:
+    """Serve with demo apps, keys and a simulated month (loaded on the first run only)."""
+    from attribo.demo import run_demo
+    from attribo.sim import load_params
+
+    settings = _settings(config, host=host, port=port, data_dir=data_dir)
+    run_demo(settings, load_params(None, installs=installs, days=days, seed=seed))
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="admin | analyst | ingest")],

@@ -9,6 +9,7 @@ from SDKs. Later runs find `demo.json` and serve the data already there.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import urllib.request
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from attribo.api.runtime import Runtime
 from attribo.api.serve import serve
 from attribo.config import Settings
-from attribo.control import ControlPlane
+from attribo.control import AppExists, ControlPlane
 from attribo.sim import SimParams, SimRun
 from attribo.sim.send import SendReport, send_batches
 
@@ -34,10 +35,9 @@ _STORE_URLS = {
 
 @dataclass
 class DemoKeys:
-    """Keys the demo prints: one admin, one analyst, and per app its ingest key and secret."""
+    """Keys the demo prints: one admin key, and per app its ingest and analyst keys and secret."""
 
     admin_key: str
-    analyst_key: str
     apps: dict[str, dict[str, str]]
     loaded: bool = False
 
@@ -55,13 +55,19 @@ def prepare(control: ControlPlane, params: SimParams, data_dir: Path) -> DemoKey
     apps: dict[str, dict[str, str]] = {}
     for app_id in params.app_ids:
         urls = dict(_STORE_URLS, android=_STORE_URLS["android"] + app_id)
-        created = control.create_app(app_id, app_id.replace(".", " ").title(), urls)
-        apps[app_id] = {"ingest_key": created.ingest_key, "signing_secret": created.signing_secret}
-    keys = DemoKeys(
-        admin_key=control.create_key("admin"),
-        analyst_key=control.create_key("analyst"),
-        apps=apps,
-    )
+        try:
+            created = control.create_app(app_id, app_id.replace(".", " ").title(), urls)
+        except AppExists:
+            raise SystemExit(
+                f"app {app_id!r} already exists in {data_dir} but {DEMO_FILE} does not; "
+                "run the demo with a new --data-dir"
+            ) from None
+        apps[app_id] = {
+            "ingest_key": created.ingest_key,
+            "analyst_key": control.create_key("analyst", app_id),
+            "signing_secret": created.signing_secret,
+        }
+    keys = DemoKeys(admin_key=control.create_key("admin"), apps=apps)
     keys.save(path)
     return keys
 
@@ -115,10 +121,11 @@ def banner(url: str, keys: DemoKeys, report: SendReport | None) -> str:
         f"  API docs      {url}/docs",
         f"  health        {url}/health",
         f"  admin key     {keys.admin_key}",
-        f"  analyst key   {keys.analyst_key}",
     ]
     for app_id, app in keys.apps.items():
-        lines.append(f"  app {app_id:<10} ingest key {app['ingest_key']}")
+        lines.append(
+            f"  app {app_id}: ingest key {app['ingest_key']}, analyst key {app['analyst_key']}"
+        )
     first = next(iter(keys.apps))
     lines.append(
         f"  try: curl -H 'Authorization: Bearer {keys.admin_key}' "
@@ -144,9 +151,10 @@ def run_demo(settings: Settings, params: SimParams, console: Console | None = No
                 report = load(url, params, keys, console)
                 keys.loaded = True
                 keys.save(settings.data_dir / DEMO_FILE)
-            console.print(banner(url, keys, report))
+            Console().print(banner(url, keys, report), soft_wrap=True, highlight=False)
         except Exception as exc:  # the server keeps serving; say what went wrong
             console.print(f"[red]demo load failed: {exc}[/red]")
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per loaded batch
     threading.Thread(target=loader, name="attribo-demo-loader", daemon=True).start()
     serve(settings, runtime)

@@ -7,7 +7,9 @@ makes a repeat harmless too. Segments the store has fully taken are trimmed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 
@@ -16,7 +18,18 @@ from attribo.store.base import Store
 from attribo.store.schema import payloads_to_table
 
 CONSUMER = "store"
+_NICE = 10
 _log = logging.getLogger(__name__)
+
+
+def _lower_priority() -> None:
+    """Let the collector's thread win the CPU when both want it (Linux: nice is per thread).
+
+    Acknowledging events only needs the log; the store may fall behind during a burst and
+    catch up after it, which /health shows as `pipeline_lag_bytes`.
+    """
+    with contextlib.suppress(AttributeError, OSError):  # elsewhere: normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _NICE)
 
 
 class StoreWriter:
@@ -44,7 +57,7 @@ class StoreWriter:
         entries = self._log.read(start, self._max_bytes)
         if not entries:
             return 0
-        table = payloads_to_table([entry.payload for entry in entries])
+        table = payloads_to_table([entry.payload for entry in entries], use_threads=False)
         self._store.write_events(table, CONSUMER, entries[-1].next_offset)
         self.offset = entries[-1].next_offset
         trim = getattr(self._log, "trim", None)
@@ -68,6 +81,7 @@ class StoreWriter:
         return True
 
     def _run(self) -> None:
+        _lower_priority()
         while not self._stop.is_set():
             try:
                 moved = self.step()

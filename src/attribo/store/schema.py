@@ -43,12 +43,14 @@ _JSON_SCHEMA = pa.schema(
 _PARSE = pa_json.ParseOptions(explicit_schema=_JSON_SCHEMA, unexpected_field_behavior="error")
 
 
-def payloads_to_table(payloads: list[bytes]) -> pa.Table:
+def payloads_to_table(payloads: list[bytes], use_threads: bool = True) -> pa.Table:
     """Parse log payloads (JSON lines of `StoredEvent`) into an events table."""
     data = b"".join(payloads)
     if not data.strip():
         return EVENTS_ARROW_SCHEMA.empty_table()
-    read = pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 2 + 1))
+    read = pa_json.ReadOptions(
+        use_threads=use_threads, block_size=max(1 << 20, len(data) // 2 + 1)
+    )
     table = pa_json.read_json(pa.BufferReader(data), read_options=read, parse_options=_PARSE)
     columns = [table.column(f.name) for f in EVENTS_ARROW_SCHEMA]
     for index, f in enumerate(EVENTS_ARROW_SCHEMA):
