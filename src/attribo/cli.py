@@ -112,6 +112,18 @@ def bench_ingest(
     sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
 
 
+@bench_app.command("simulate")
+def bench_simulate(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = True,
+    installs: Annotated[int, typer.Option(help="installs to generate")] = 1_000_000,
+) -> None:
+    """Simulator speed: generate and write a month of traffic; seconds, events/s, peak RSS."""
+    from attribo.sim.bench import run_sim_bench
+
+    result = run_sim_bench(installs=installs)
+    sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
+
+
 @app.command()
 def simulate(
     out: Annotated[Path | None, typer.Option("--out", help="output directory")] = None,
