@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from attribo.bench.server import ServerProcess
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    """`ATTRIBO_DATASETS`, else ../shared/datasets beside the repo; skip if absent (not in CI)."""
+    path = Path(os.environ.get("ATTRIBO_DATASETS") or REPO.parent / "shared" / "datasets")
+    if not path.is_dir():
+        reason = f"datasets not found at {path} (set ATTRIBO_DATASETS)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture
