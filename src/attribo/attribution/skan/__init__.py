@@ -1,0 +1,1 @@
+"""SKAdNetwork install-validation postbacks: parse, verify Apple's signature, decode values."""
