@@ -1,7 +1,13 @@
-"""Control plane: apps, API keys and tracking links, in SQLite (embedded) or PostgreSQL."""
+"""Control plane: apps, keys, links and postbacks, in SQLite (embedded) or PostgreSQL."""
 
 from attribo.control.errors import AppExists, ControlError, UnknownApp
 from attribo.control.keys import ROLES, Role, hash_key, new_key
+from attribo.control.postbacks import (
+    DeliveryInfo,
+    NewDelivery,
+    PostbackRepository,
+    PostbackTemplateInfo,
+)
 from attribo.control.repository import (
     AppInfo,
     ControlPlane,
@@ -17,8 +23,12 @@ __all__ = [
     "ControlError",
     "ControlPlane",
     "CreatedApp",
+    "DeliveryInfo",
     "KeyInfo",
     "LinkInfo",
+    "NewDelivery",
+    "PostbackRepository",
+    "PostbackTemplateInfo",
     "Role",
     "UnknownApp",
     "hash_key",

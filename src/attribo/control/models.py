@@ -11,11 +11,14 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
+    Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,3 +114,48 @@ class Link(Base):
     retargeting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     deep_link: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PostbackTemplate(Base):
+    """A network's URL template for outgoing postbacks of one app and one event kind."""
+
+    __tablename__ = "postback_templates"
+    __table_args__ = (CheckConstraint("method IN ('GET', 'POST')", name="method"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.app_id"), index=True)
+    network: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(128))
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Soft delete: the delivery log keeps pointing at templates that were removed.
+    deleted_at: Mapped[datetime | None]
+
+
+class PostbackDelivery(Base):
+    """One rendered postback and its delivery state; the durable queue of the dispatcher."""
+
+    __tablename__ = "postback_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed', 'cancelled')", name="status"),
+        Index("ix_postback_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.app_id"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("postback_templates.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(96), unique=True, index=True)
+    method: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_http_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,4 +1,4 @@
-"""`ControlPlane`: the single entry point to apps, API keys and tracking links."""
+"""`ControlPlane`: the single entry point to apps, API keys, tracking links and postbacks."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from attribo.control import migrate
 from attribo.control.errors import AppExists, UnknownApp
 from attribo.control.keys import ROLES, display_prefix, hash_key, new_key
 from attribo.control.models import ApiKey, App, Link, utcnow
+from attribo.control.postbacks import PostbackRepository
 
 STORE_KEYS = ("ios", "android")
 APP_ID_MAX = 64
@@ -133,6 +134,7 @@ class ControlPlane:
         self._keys: dict[str, KeyInfo] = {}
         self._links: dict[str, LinkInfo] = {}
         self._revocations = 0  # bumped by revoke_key so in-flight lookups do not re-cache
+        self.postbacks = PostbackRepository(self._sessions)
 
     @classmethod
     def open(cls, path: Path) -> ControlPlane:
@@ -190,6 +192,16 @@ class ControlPlane:
         with self._session() as session:
             app = session.get(App, app_id)
             return None if app is None else _app_info(app)
+
+    def set_app_settings(self, app_id: str, settings: Mapping[str, Any]) -> AppInfo:
+        """Replace the app's settings JSON (windows, rules, postback options)."""
+        encoded = json.dumps(dict(settings), sort_keys=True)
+        with self._session() as session, session.begin():
+            app = session.get(App, app_id)
+            if app is None:
+                raise UnknownApp(app_id)
+            app.settings = encoded
+            return _app_info(app)
 
     def list_apps(self) -> list[AppInfo]:
         """Return every app, ordered by id."""

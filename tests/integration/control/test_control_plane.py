@@ -30,7 +30,14 @@ from attribo.control.models import Base
 if TYPE_CHECKING:  # a fixture type only: test dirs are not packages, so no runtime import
     from conftest import Backend
 
-TABLES = {"apps", "api_keys", "links", "alembic_version"}
+TABLES = {
+    "apps",
+    "api_keys",
+    "links",
+    "postback_templates",
+    "postback_deliveries",
+    "alembic_version",
+}
 
 
 @contextmanager
@@ -56,7 +63,7 @@ def test_migration_creates_all_tables(backend: Backend) -> None:
     backend.open()
     with connect(backend) as conn:
         assert set(inspect(conn).get_table_names()) >= TABLES
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
