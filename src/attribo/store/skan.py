@@ -12,6 +12,7 @@ Unverified rows are kept for inspection but every count here excludes them.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -188,6 +189,21 @@ def write_postback(conn: duckdb.DuckDBPyConnection, record: PostbackRow) -> bool
     values[list(_COLUMNS).index("received_at")] = _utc(record.received_at)
     row = conn.execute(_INSERT, values).fetchone()
     return bool(row and row[0])
+
+
+class DuckDBPostbackSink:
+    """A postback sink over one DuckDB connection, safe to call from several threads."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Create the table if needed; `conn` stays the caller's to close."""
+        self._conn = conn
+        self._lock = threading.Lock()
+        create_skan_tables(conn)
+
+    def write_postback(self, record: PostbackRow) -> bool:
+        """Store `record`; True if it was not stored before."""
+        with self._lock:
+            return write_postback(self._conn, record)
 
 
 def _range(app_id: str, since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
