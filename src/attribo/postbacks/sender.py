@@ -9,7 +9,7 @@ from typing import Final, Literal
 import httpx
 
 from attribo.postbacks.backoff import is_retryable_status, parse_retry_after
-from attribo.postbacks.ssrf import Target
+from attribo.postbacks.ssrf import IPAddress, Target
 
 USER_AGENT: Final = "attribo-postback/1"
 _ERROR_MAX: Final = 500  # keep the log readable when a library error is long
@@ -48,9 +48,14 @@ def content_type(body: str) -> str:
 
 
 def pinned_request(
-    client: httpx.AsyncClient, target: Target, method: str, url: str, body: str | None
+    client: httpx.AsyncClient,
+    target: Target,
+    address: IPAddress,
+    method: str,
+    url: str,
+    body: str | None,
 ) -> httpx.Request:
-    """A request to `url` that connects to `target.address`, keeping Host, SNI and cert checks."""
+    """A request to `url` that connects to `address`, keeping Host, SNI and certificate checks."""
     original = httpx.URL(url)
     headers = {"Host": original.netloc.decode("ascii")}
     if body is not None:
@@ -63,7 +68,7 @@ def pinned_request(
             extensions["sni_hostname"] = target.host
     return client.build_request(
         method,
-        original.copy_with(host=str(target.address)),
+        original.copy_with(host=str(address)),
         headers=headers,
         content=body.encode("utf-8") if body is not None else None,
         extensions=extensions,
@@ -91,17 +96,27 @@ def classify(response: httpx.Response) -> Outcome:
 async def send(
     client: httpx.AsyncClient, target: Target, method: str, url: str, body: str | None
 ) -> Outcome:
-    """Make one attempt; never raises for network trouble, which is reported as a retry."""
-    try:
-        request = pinned_request(client, target, method, url, body)
-        response = await client.send(request, stream=True)  # the body is never needed
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        return Outcome("failed", None, _short(exc))
-    except httpx.TimeoutException as exc:
-        return Outcome("retry", None, f"timeout ({_short(exc)})")
-    except httpx.RequestError as exc:
-        return Outcome("retry", None, _short(exc))
-    try:
-        return classify(response)
-    finally:
-        await response.aclose()
+    """Make one attempt; never raises for network trouble, which is reported as a retry.
+
+    Addresses are tried in resolver order, moving on only when a connection cannot be opened
+    (so a host with IPv6 and IPv4 addresses still works where one family is unreachable).
+    """
+    outcome = Outcome("retry", None, "no address to connect to")
+    for address in target.addresses:
+        try:
+            request = pinned_request(client, target, address, method, url, body)
+            response = await client.send(request, stream=True)  # the body is never needed
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            return Outcome("failed", None, _short(exc))
+        except httpx.ConnectError as exc:
+            outcome = Outcome("retry", None, f"{address}: {_short(exc)}")
+            continue
+        except httpx.TimeoutException as exc:
+            return Outcome("retry", None, f"timeout ({_short(exc)})")
+        except httpx.RequestError as exc:
+            return Outcome("retry", None, _short(exc))
+        try:
+            return classify(response)
+        finally:
+            await response.aclose()
+    return outcome

@@ -29,18 +29,25 @@ class ResolveFailed(OSError):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """An approved destination: the URL's host and port, and the address to connect to."""
+    """An approved destination: the URL's host and port, and the addresses to connect to."""
 
     scheme: str
     host: str
     port: int
-    address: IPAddress
+    addresses: tuple[IPAddress, ...]
+
+
+def _translated_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 host that an IPv4-mapped or NAT64 (DNS64) address stands for."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 transition address really reaches (NAT64, 6to4, Teredo)."""
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    """The IPv4 address a tunnelling address (6to4, Teredo) carries inside it."""
     if ip.sixtofour is not None:
         return ip.sixtofour
     if ip.teredo is not None:
@@ -51,9 +58,10 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 def blocked_reason(ip: IPAddress) -> str | None:
     """Why `ip` is not a public unicast address (None when it is fine to contact)."""
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 host itself
-            reason = blocked_reason(ip.ipv4_mapped)
-            return None if reason is None else f"{reason} (IPv4-mapped)"
+        translated = _translated_ipv4(ip)
+        if translated is not None:  # the packet really goes to this IPv4 host: judge it alone
+            reason = blocked_reason(translated)
+            return None if reason is None else f"{reason} (as {ip})"
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             reason = blocked_reason(embedded)
@@ -94,11 +102,11 @@ def split_target(url: str) -> tuple[str, str, int]:
 
 def literal_address(host: str) -> IPAddress | None:
     """The address when `host` is an IP literal (IPv6 zone ids are refused), else None."""
+    if "%" in host:  # a scope id picks an interface, which a remote caller must not choose
+        raise UnsafeTarget("IPv6 zone ids are not allowed")
     try:
         return ipaddress.ip_address(host)
     except ValueError:
-        if "%" in host:
-            raise UnsafeTarget("IPv6 zone ids are not allowed") from None
         return None
 
 
@@ -119,7 +127,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 async def check_target(url: str, allow_private: bool) -> Target:
-    """Resolve the URL's host and approve one address; refuse if any address is not public."""
+    """Resolve the URL's host and approve its addresses; refuse if any one is not public."""
     scheme, host, port = split_target(url)
     addresses = await resolve(host, port)
     if not allow_private:
@@ -127,4 +135,4 @@ async def check_target(url: str, allow_private: bool) -> Target:
             reason = blocked_reason(address)
             if reason is not None:
                 raise UnsafeTarget(f"host {host!r} resolves to a refused address: {reason}")
-    return Target(scheme=scheme, host=host, port=port, address=addresses[0])
+    return Target(scheme=scheme, host=host, port=port, addresses=tuple(addresses))
