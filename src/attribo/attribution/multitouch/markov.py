@@ -8,8 +8,9 @@ into those states to null. The removal effect of a channel is the relative drop 
 probability of converting from start (and in the expected conversion value); attributed
 credit is the removal effects rescaled to the observed totals.
 
-Cost: one dense linear solve per channel over the observed states (S ≤ a few thousand for
-order 3 with a dozen channels): O(C·S³) time, O(S²) memory.
+Cost: one dense inversion over the observed states S (about 1,000 for order 3 with a dozen
+channels) plus one solve per channel over the states it touches: O(S³ + Σ|R_c|³) time,
+O(S²) memory.
 """
 
 from __future__ import annotations
@@ -95,24 +96,39 @@ def absorption_from_start(chain: AbsorbingChain, keep: BoolArray | None = None) 
     return np.asarray(solved[0], dtype=np.float64)
 
 
+def absorption_without_each_channel(chain: AbsorbingChain, channels: int) -> FloatArray:
+    """P(conversion) and expected value from start with each channel removed, shape (C, 2).
+
+    One inversion serves every channel. With N = (I - Q)^-1 and h = N r the absorption from
+    each state, a walk from start that enters the removed states R first does so at state i
+    with probability f_i, where N[start, R] = f · N[R, R]; so the walk that avoids R collects
+    h[start] - f · h[R] = h[start] - N[start, R] · N[R, R]^-1 · h[R]. The solves are only
+    |R|-sized, against C full-size solves for the direct method (`absorption_from_start`).
+    """
+    fundamental = np.linalg.inv(np.eye(len(chain.transitions)) - chain.transitions)
+    absorbed = fundamental @ np.column_stack((chain.to_conversion, chain.to_value))
+    result = np.tile(absorbed[0], (channels, 1))
+    for channel in range(channels):
+        removed = np.flatnonzero(np.any(chain.state_keys == channel, axis=1))
+        if len(removed):
+            block = fundamental[np.ix_(removed, removed)]
+            entry = np.linalg.solve(block, absorbed[removed])
+            result[channel] -= fundamental[0, removed] @ entry
+    return result
+
+
 def removal_effects(journeys: Journeys, order: int = 1) -> tuple[FloatArray, FloatArray]:
     """Relative drop in P(conversion) and in expected value when each channel is removed."""
     if not 1 <= order <= MAX_ORDER:
         raise ValueError(f"order must be between 1 and {MAX_ORDER}")
-    channels = len(journeys.channels)
-    conversion_effects = np.zeros(channels)
-    value_effects = np.zeros(channels)
     chain = build_chain(journeys, order)
-    base_conversion, base_value = absorption_from_start(chain)
-    for channel in range(channels):
-        keep = ~np.any(chain.state_keys == channel, axis=1)
-        conversion, value = absorption_from_start(chain, keep)
-        # Removing states can only lose probability; clip rounding noise below zero.
-        if base_conversion > 0:
-            conversion_effects[channel] = max(0.0, 1.0 - conversion / base_conversion)
-        if base_value > 0:
-            value_effects[channel] = max(0.0, 1.0 - value / base_value)
-    return conversion_effects, value_effects
+    base = absorption_from_start(chain)
+    without = absorption_without_each_channel(chain, len(journeys.channels))
+    # Removing states can only lose probability; clip rounding noise below zero.
+    effects = np.clip(
+        1.0 - np.divide(without, base, out=np.ones_like(without), where=base > 0), 0, 1
+    )
+    return effects[:, 0].copy(), effects[:, 1].copy()
 
 
 def _rescale(effects: FloatArray, total: float) -> FloatArray:
