@@ -162,7 +162,9 @@ def load_schema(data: Any) -> ConversionSchema | FieldError:
     # Through JSON so that errors name the field exactly as event errors do.
     schema = decode_json(body, ConversionSchema)
     if isinstance(schema, FieldError):
-        return schema
+        # msgspec reports a bad dict key as "key` in `$.path"; keep just the path.
+        field = schema.field.rpartition("`$.")[2]
+        return FieldError(field, schema.message)
     return check_schema(schema) or schema
 
 

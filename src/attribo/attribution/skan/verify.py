@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from attribo.attribution.skan.postback import Postback
+from attribo.attribution.skan.postback import SUPPORTED_VERSIONS, Postback
 
 SEPARATOR = "\u2063"
 
@@ -31,14 +31,9 @@ APPLE_P192_KEY = (
     "MEkwEwYHKoZIzj0CAQYIKoZIzj0DAQEDMgAEMyHD625uvsmGq4C43cQ9BnfN2xslVT5V1nOmAMP6qaRRUll3PB1J"
     "YmgSm+62sosG"
 )
-_KEY_BY_VERSION = {
-    "1.0": APPLE_P192_KEY,
-    "2.0": APPLE_P192_KEY,
-    "2.1": APPLE_P256_KEY,
-    "2.2": APPLE_P256_KEY,
-    "3.0": APPLE_P256_KEY,
-    "4.0": APPLE_P256_KEY,
-}
+# 1.0/2.0 postbacks (P-192) sign other fields and are refused by the schema check, so
+# only the P-256 versions are mapped; the P-192 key is kept for anyone who adds them.
+_KEY_BY_VERSION = {version: APPLE_P256_KEY for version in SUPPORTED_VERSIONS}
 
 
 def _wire(value: object) -> str:
