@@ -73,7 +73,6 @@ def skan_routes(
         body = await read_body(request, limit)
         postback = decode_postback(body)
         if isinstance(postback, FieldError):
-            ctx.collector.counters.reject(postback.field)
             raise HTTPError(400, "invalid_postback", [postback])
         schema = lookup(app_id)
         if isinstance(schema, FieldError):
