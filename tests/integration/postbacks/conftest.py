@@ -15,7 +15,7 @@ import pytest
 
 from attribo.control import ControlPlane
 
-APP = "com.example.game"
+APP = "com.example.game"  # the test modules repeat this id: conftest is not importable
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,13 @@ class Receiver:
     def url(self, path: str = "/pb") -> str:
         """An absolute URL on this receiver."""
         return f"http://127.0.0.1:{self.port}{path}"
+
+    @staticmethod
+    def answer(
+        status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0
+    ) -> Answer:
+        """A scripted answer (tests build them here: test modules cannot import conftest)."""
+        return Answer(status, headers or {}, delay)
 
     def script(self, *answers: Answer) -> None:
         """Answer the next requests with these, then 200 again."""

@@ -18,7 +18,7 @@ from attribo.postbacks import PostbackDispatcher, PostbackSettings, TemplateErro
 if TYPE_CHECKING:  # a fixture type only: test dirs are not packages
     from conftest import Receiver
 
-from conftest import APP, Answer
+APP = "com.example.game"  # created by the `control` fixture
 
 FAST = PostbackSettings(
     max_attempts=5, base_delay_s=0.1, max_delay_s=1.0, timeout_s=2.0, poll_interval_s=0.05
@@ -126,7 +126,7 @@ def test_event_postback_only_for_matching_network_and_event(
 
 
 def test_retries_back_off_then_succeed(control: ControlPlane, receiver: Receiver) -> None:
-    receiver.script(Answer(500), Answer(503), Answer(500))
+    receiver.script(receiver.answer(500), receiver.answer(503), receiver.answer(500))
 
     async def main() -> None:
         async with PostbackDispatcher(control, FAST) as d:
@@ -145,7 +145,7 @@ def test_retries_back_off_then_succeed(control: ControlPlane, receiver: Receiver
 
 
 def test_retry_after_is_honoured(control: ControlPlane, receiver: Receiver) -> None:
-    receiver.script(Answer(429, {"Retry-After": "1"}))
+    receiver.script(receiver.answer(429, {"Retry-After": "1"}))
 
     async def main() -> None:
         async with PostbackDispatcher(control, FAST) as d:
@@ -163,7 +163,7 @@ def test_retry_after_is_honoured(control: ControlPlane, receiver: Receiver) -> N
 def test_permanent_answers_stop_at_once(
     control: ControlPlane, receiver: Receiver, status: int
 ) -> None:
-    receiver.script(Answer(status, {"Location": receiver.url("/elsewhere")}))
+    receiver.script(receiver.answer(status, {"Location": receiver.url("/elsewhere")}))
 
     async def main() -> None:
         async with PostbackDispatcher(control, FAST) as d:
@@ -178,7 +178,7 @@ def test_permanent_answers_stop_at_once(
 
 
 def test_gives_up_after_max_attempts(control: ControlPlane, receiver: Receiver) -> None:
-    receiver.script(*[Answer(500)] * 10)
+    receiver.script(*[receiver.answer(500)] * 10)
     settings = PostbackSettings(max_attempts=3, base_delay_s=0.02, max_delay_s=0.05,
                                 timeout_s=2.0, poll_interval_s=0.05)  # fmt: skip
 
@@ -198,7 +198,7 @@ def test_gives_up_after_max_attempts(control: ControlPlane, receiver: Receiver) 
 def test_timeouts_and_refused_connections_are_retried(
     control: ControlPlane, receiver: Receiver
 ) -> None:
-    receiver.script(Answer(200, delay_s=1.5))
+    receiver.script(receiver.answer(200, delay=1.5))
     settings = PostbackSettings(max_attempts=4, base_delay_s=0.05, max_delay_s=0.1,
                                 timeout_s=0.3, poll_interval_s=0.05)  # fmt: skip
 
@@ -247,7 +247,7 @@ def test_dedup_one_delivery_per_event_even_if_submitted_twice(
 def test_restart_resumes_pending_delivery_exactly_once(
     control: ControlPlane, receiver: Receiver, control_path: Path
 ) -> None:
-    receiver.script(Answer(503))
+    receiver.script(receiver.answer(503))
     slow = PostbackSettings(max_attempts=5, base_delay_s=0.6, max_delay_s=1.0, timeout_s=2.0,
                             poll_interval_s=0.05)  # fmt: skip
 
