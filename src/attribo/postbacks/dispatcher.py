@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Final
@@ -48,8 +49,14 @@ class PostbackDispatcher:
         control: ControlPlane,
         settings: PostbackSettings | None = None,
         rng: random.Random | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
-        """Bind to a control plane; nothing is sent until `start`."""
+        """Bind to a control plane; nothing is sent until `start`.
+
+        `verify` is the TLS trust for receivers (an SSLContext adds a private CA); `rng` seeds
+        the backoff jitter.
+        """
+        self._verify = verify
         self._control = control
         self._repo = control.postbacks
         self.settings = settings or PostbackSettings()
@@ -76,8 +83,9 @@ class PostbackDispatcher:
         if self._runner is not None:
             return
         self._closing = False
+        self._wake = asyncio.Event()  # fresh per start: an Event belongs to the loop it ran on
         s = self.settings
-        self._client = new_client(s.timeout_s, s.concurrency)
+        self._client = new_client(s.timeout_s, s.concurrency, self._verify)
         self._runner = asyncio.create_task(self._run(), name="postback-dispatcher")
 
     async def close(self) -> None:

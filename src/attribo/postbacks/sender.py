@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -27,11 +28,14 @@ class Outcome:
     retry_after_s: float | None = None
 
 
-def new_client(timeout_s: float, concurrency: int) -> httpx.AsyncClient:
+def new_client(
+    timeout_s: float, concurrency: int, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncClient:
     """A client that never follows redirects or proxies (either would bypass the SSRF guard)."""
     return httpx.AsyncClient(
         follow_redirects=False,
         trust_env=False,
+        verify=verify,
         timeout=timeout_s,
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         headers={"User-Agent": USER_AGENT},

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -51,7 +52,8 @@ class Answer:
 class Receiver:
     """HTTP/1.1 server on its own thread and event loop; one request per connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls
         self.requests: list[Received] = []
         self._script: deque[Answer] = deque()
         self._lock = threading.Lock()
@@ -119,7 +121,7 @@ class Receiver:
         asyncio.set_event_loop(self._loop)
 
         async def begin() -> None:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._tls)
             self.port = self._server.sockets[0].getsockname()[1]
             self._ready.set()
 
@@ -148,20 +150,32 @@ class Receiver:
                 f"Connection: close\r\n{extra}\r\nok".encode("latin-1")
             )
             await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
             writer.close()
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A running receiver, stopped after the test."""
-    r = Receiver().start()
+def make_receiver() -> Iterator[Callable[[ssl.SSLContext | None], Receiver]]:
+    """Start receivers (HTTPS when given a server context); all stopped after the test."""
+    started: list[Receiver] = []
+
+    def make(tls: ssl.SSLContext | None = None) -> Receiver:
+        started.append(Receiver(tls).start())
+        return started[-1]
+
     try:
-        yield r
+        yield make
     finally:
-        r.stop()
+        for r in started:
+            r.stop()
+
+
+@pytest.fixture
+def receiver(make_receiver: Callable[[ssl.SSLContext | None], Receiver]) -> Receiver:
+    """A running plain-HTTP receiver, stopped after the test."""
+    return make_receiver(None)
 
 
 @pytest.fixture
