@@ -57,8 +57,9 @@ def test_single_event_is_stored_once_and_enriched(shared_server, app):
     )
     first = post(shared_server, "/v1/events", event, key)
     again = post(shared_server, "/v1/events", event, key)
-    assert first.json() == {"accepted": 1, "duplicates": 0}
-    assert again.json() == {"accepted": 1, "duplicates": 1}
+    organic = {"status": "organic"}  # no touch: the answer says so, also to a repeat
+    assert first.json() == {"accepted": 1, "duplicates": 0, "attribution": organic}
+    assert again.json() == {"accepted": 1, "duplicates": 1, "attribution": organic}
     rows = [
         r
         for r in export(shared_server, key=shared_server.admin_key(), app_id="http-app")

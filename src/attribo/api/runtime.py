@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from attribo.attribution.live import LiveAttributor
+from attribo.attribution.restore import restore_live
+from attribo.attribution.settings import settings_from_mapping
 from attribo.backends import open_control, open_log, open_store
 from attribo.collector.dedup import DedupIndex, rebuild_dedup
 from attribo.collector.enrich import warm_up
@@ -37,8 +40,14 @@ class Runtime:
         writer = StoreWriter(log, store, settings.pipeline_max_events, settings.pipeline_idle_ms)
         dedup = DedupIndex(settings.dedup_window_hours * 3_600_000)
         recovered = rebuild_dedup(dedup, store, log, writer.offset, now_ms())
+        apps = control.list_apps()
+        attributor = LiveAttributor(
+            {a.app_id: settings_from_mapping(a.settings.get("attribution", {})) for a in apps}
+        )
+        restore_live(attributor, store, log, writer.offset, [a.app_id for a in apps])
         warm_up()
-        return cls(settings, control, log, store, Collector(log, dedup), writer, recovered)
+        collector = Collector(log, dedup, attributor)
+        return cls(settings, control, log, store, collector, writer, recovered)
 
     def close(self) -> None:
         """Flush the log, write what it holds into the store, close everything."""

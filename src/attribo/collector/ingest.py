@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from attribo.attribution.live import LiveAttributor
 from attribo.collector.dedup import DedupIndex
 from attribo.collector.records import to_record
 from attribo.events.record import StoredEvent, encode_records
@@ -35,10 +36,20 @@ class IngestCounters:
 class Collector:
     """Accepts validated events of one app: drops repeats, enriches, appends to the log."""
 
-    def __init__(self, log: Log, dedup: DedupIndex):
+    def __init__(self, log: Log, dedup: DedupIndex, attributor: LiveAttributor | None = None):
         self.log = log
         self.dedup = dedup
+        self.attributor = attributor if attributor is not None else LiveAttributor()
         self.counters = IngestCounters()
+        self._last_seq = 0
+
+    def next_seq(self) -> int:
+        """Arrival sequence: microseconds since the epoch, strictly increasing."""
+        seq = time.time_ns() // 1000
+        if seq <= self._last_seq:
+            seq = self._last_seq + 1
+        self._last_seq = seq
+        return seq
 
     async def ingest(
         self,
@@ -53,6 +64,21 @@ class Collector:
         Repeats are answered only after the log is synced, so a repeat is never
         acknowledged before the first copy is durable.
         """
+        accepted, duplicates, _ = await self.ingest_records(
+            app_id, events, signed=signed, link_id=link_id
+        )
+        return accepted, duplicates
+
+    async def ingest_records(
+        self,
+        app_id: str,
+        events: list[Event],
+        *,
+        signed: bool = False,
+        link_id: str | None = None,
+        retargeting: bool = False,
+    ) -> tuple[int, int, list[StoredEvent]]:
+        """Like `ingest`, also returning the new records with their live attribution."""
         received = now_ms()
         fresh = self.dedup.admit(app_id, [e.event_id for e in events], received)
         records = [
@@ -60,11 +86,16 @@ class Collector:
             for event, new in zip(events, fresh, strict=True)
             if new
         ]
+        for record in records:
+            record.seq = self.next_seq()
+            if retargeting:
+                record.retargeting = True
+        self.attributor.observe(records)
         await self.append(app_id, records)
         duplicates = len(events) - len(records)
         self.counters.accepted += len(events)
         self.counters.duplicates += duplicates
-        return len(events), duplicates
+        return len(events), duplicates, records
 
     async def append(self, app_id: str, records: list[StoredEvent]) -> None:
         """Append records durably; on failure forget them so a retry is not a repeat."""

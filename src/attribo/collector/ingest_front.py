@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from attribo.collector.http import HTTPError, bad_field
 from attribo.collector.ingest import now_ms
+from attribo.collector.records import to_record
 from attribo.collector.routes import CollectorContext
+from attribo.events.record import StoredEvent
 from attribo.events.types import Event
 from attribo.events.validate import FieldError, decode_batch, decode_event
 from attribo.log.base import LogFailed
@@ -168,8 +170,34 @@ class IngestFront:
             self._reject([_wrong_app(result.app_id)])
             raise HTTPError(403, "forbidden", [_wrong_app(result.app_id)])
         signed = signature_state(self._ctx, headers.signature, app_id, body)
-        accepted, duplicates = await self._ctx.collector.ingest(app_id, [result], signed=signed)
-        return 200, {"accepted": accepted, "duplicates": duplicates}
+        collector = self._ctx.collector
+        accepted, duplicates, records = await collector.ingest_records(
+            app_id, [result], signed=signed
+        )
+        answer: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates}
+        if result.type in ("install", "open"):
+            answer["attribution"] = self._attribution(app_id, result, records)
+        return 200, answer
+
+    def _attribution(self, app_id: str, event: Event, records: list[StoredEvent]) -> dict[str, Any]:
+        """The contract's answer to an install or open: status, source, deep link."""
+        attributor = self._ctx.collector.attributor
+        if event.type == "install":
+            state = attributor.install(app_id, event.event_id)
+        else:
+            record = records[0] if records else to_record(event, now_ms())
+            state = attributor.latest_install(app_id, record)
+        if state is None:
+            return {"status": "organic"}
+        link = self._ctx.control.get_link(state.link_id) if state.link_id else None
+        answer: dict[str, Any] = {"status": state.status}
+        if state.status == "attributed":
+            answer |= {"network": state.network, "campaign": state.campaign}
+            if event.type == "install":
+                answer |= {"match": state.match, "touch_event_id": state.touch_event_id}
+                if link is not None and link.deep_link:
+                    answer["deep_link"] = link.deep_link
+        return answer
 
     async def _batch(self, app_id: str, headers: _Headers, body: bytes) -> Answer:
         result = decode_batch(body, now_ms(), self._max_future_ms)

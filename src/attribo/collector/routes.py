@@ -72,7 +72,9 @@ def collector_routes(ctx: CollectorContext) -> list[Route]:
                 click_id=click_id,
             ),
         )
-        await ctx.collector.ingest(link.app_id, [event], link_id=link.link_id)
+        await ctx.collector.ingest_records(
+            link.app_id, [event], link_id=link.link_id, retargeting=link.retargeting
+        )
         return event, link
 
     async def click(request: Request) -> Response:

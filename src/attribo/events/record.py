@@ -10,8 +10,12 @@ from __future__ import annotations
 import msgspec
 
 
-class StoredEvent(msgspec.Struct, frozen=True, omit_defaults=True):
-    """One accepted event after validation, normalisation and enrichment."""
+class StoredEvent(msgspec.Struct, omit_defaults=True):
+    """One accepted event after validation, normalisation and enrichment.
+
+    Mutable so that the collector can stamp the arrival sequence and the live attribution
+    on the record it already built, without a copy per event.
+    """
 
     app_id: str
     event_id: str
@@ -46,6 +50,23 @@ class StoredEvent(msgspec.Struct, frozen=True, omit_defaults=True):
     properties: str | None = None  # JSON text
     link_id: str | None = None
     signed: bool = False
+    # Arrival order: microseconds since the epoch, strictly increasing in one collector.
+    # Attribution candidates are the touches that arrived before the install (live and replay).
+    seq: int = 0
+    retargeting: bool = False  # a click through a link marked for retargeting
+    # Attribution (installs and opens: decided here; in-app events: inherited from the install).
+    attribution: str | None = None  # attributed | organic | reengagement | blocked
+    attributed_network: str | None = None
+    attributed_campaign: str | None = None
+    attributed_adset: str | None = None
+    attributed_ad: str | None = None
+    attributed_site_id: str | None = None
+    match_type: str | None = None  # click_id | device | fingerprint
+    touch_event_id: str | None = None
+    touch_type: str | None = None  # click | impression
+    ctit_ms: int | None = None  # install time minus touch time
+    install_event_id: str | None = None  # the install whose attribution an event inherits
+    reinstall: bool = False
 
 
 STORED_FIELDS: tuple[str, ...] = StoredEvent.__struct_fields__

@@ -111,7 +111,7 @@ class DuckDBStore:
         cursor = self._cursor()
         cursor.execute(
             f"SELECT {_SELECT_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
-            " ORDER BY received_at, event_id",
+            " ORDER BY seq, received_at, event_id",
             params,
         )
         names = EVENTS_ARROW_SCHEMA.names
@@ -128,6 +128,10 @@ class DuckDBStore:
                 "SELECT count(*) FROM events WHERE app_id = ?", [app_id]
             ).fetchone()
         return int(row[0]) if row else 0
+
+    def query(self, sql: str, params: list[object]) -> pa.Table:
+        """Run a read-only query on its own cursor; the result as Arrow."""
+        return self._cursor().sql(sql, params=params).to_arrow_table()
 
     def close(self) -> None:
         """Checkpoint and close the file."""

@@ -15,17 +15,23 @@ _SPECIAL: dict[str, pa.DataType] = {
     "limit_ad_tracking": pa.bool_(),
     "revenue": pa.float64(),
     "signed": pa.bool_(),
+    "seq": pa.int64(),
+    "retargeting": pa.bool_(),
+    "ctit_ms": pa.int64(),
+    "reinstall": pa.bool_(),
 }
 
 EVENTS_ARROW_SCHEMA = pa.schema([(name, _SPECIAL.get(name, pa.string())) for name in STORED_FIELDS])
 
 _SQL_TYPES = {
+    pa.int64(): "BIGINT",
     pa.string(): "VARCHAR",
     _TS: "TIMESTAMPTZ",
     pa.bool_(): "BOOLEAN",
     pa.float64(): "DOUBLE",
 }
-_NOT_NULL = {"app_id", "event_id", "type", "event_time", "received_at", "signed"}
+_NOT_NULL = {"app_id", "event_id", "type", "event_time", "received_at", "signed", "seq"}
+_FALSE_BY_DEFAULT = ("signed", "retargeting", "reinstall")  # left out of the JSON when False
 
 
 def events_ddl(table: str = "events") -> str:
@@ -48,16 +54,16 @@ def payloads_to_table(payloads: list[bytes], use_threads: bool = True) -> pa.Tab
     data = b"".join(payloads)
     if not data.strip():
         return EVENTS_ARROW_SCHEMA.empty_table()
-    read = pa_json.ReadOptions(
-        use_threads=use_threads, block_size=max(1 << 20, len(data) // 2 + 1)
-    )
+    read = pa_json.ReadOptions(use_threads=use_threads, block_size=max(1 << 20, len(data) // 2 + 1))
     table = pa_json.read_json(pa.BufferReader(data), read_options=read, parse_options=_PARSE)
     columns = [table.column(f.name) for f in EVENTS_ARROW_SCHEMA]
     for index, f in enumerate(EVENTS_ARROW_SCHEMA):
         if f.type == _TS:
             columns[index] = columns[index].cast(f.type)
-        elif f.name == "signed":  # left out of the JSON when False
+        elif f.name in _FALSE_BY_DEFAULT:
             columns[index] = pc.fill_null(columns[index], False)
+        elif f.name == "seq":  # 0 is left out too
+            columns[index] = pc.fill_null(columns[index], 0)
     return pa.Table.from_arrays(columns, schema=EVENTS_ARROW_SCHEMA)
 
 

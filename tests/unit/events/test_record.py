@@ -18,7 +18,17 @@ ms = st.integers(min_value=0, max_value=4_000_000_000_000)
 OPTIONAL_TEXT = [
     name
     for name in STORED_FIELDS[5:]
-    if name not in ("limit_ad_tracking", "revenue", "signed", "properties")
+    if name
+    not in (
+        "limit_ad_tracking",
+        "revenue",
+        "signed",
+        "properties",
+        "seq",
+        "retargeting",
+        "ctit_ms",
+        "reinstall",
+    )
 ]
 
 records = st.builds(
@@ -33,6 +43,10 @@ records = st.builds(
     revenue=st.none() | st.floats(allow_nan=False, allow_infinity=False),
     properties=st.none() | st.dictionaries(text, text | st.integers(), max_size=3).map(json.dumps),
     signed=st.booleans(),
+    seq=st.integers(0, 2**62),
+    retargeting=st.booleans(),
+    ctit_ms=st.none() | st.integers(-(2**40), 2**40),
+    reinstall=st.booleans(),
 )
 
 

@@ -1,0 +1,1 @@
+"""Attribution: rules, matching, multi-touch models, SKAdNetwork."""

@@ -1,0 +1,249 @@
+"""Live attribution in the collector: indexes touches as they arrive, decides each install.
+
+Runs on the collector's event loop, in arrival order, so the answer to an SDK's install
+request is final. Memory is bounded by the horizon (the longest window plus the allowed
+lateness behind the newest event time); `replay` applies the same horizon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from attribo.attribution.rules import (
+    LATENESS_MS,
+    Decision,
+    Touch,
+    advertising_id,
+    device_key,
+)
+from attribo.attribution.settings import AttributionSettings
+from attribo.events.record import StoredEvent
+
+K = TypeVar("K")
+
+
+@dataclass(frozen=True, slots=True)
+class InstallState:
+    """What later events of a device inherit from its latest install."""
+
+    event_id: str
+    event_time: int
+    status: str
+    network: str | None
+    campaign: str | None
+    adset: str | None
+    ad: str | None
+    site_id: str | None
+    match: str | None = None
+    touch_event_id: str | None = None
+    link_id: str | None = None
+
+
+@dataclass
+class _AppIndex:
+    by_click_id: dict[str, list[Touch]] = field(default_factory=dict)
+    by_ad_id: dict[str, list[Touch]] = field(default_factory=dict)
+    by_fingerprint: dict[tuple[str, str, str], list[Touch]] = field(default_factory=dict)
+    installs: dict[str, InstallState] = field(default_factory=dict)  # by device key
+    by_install_id: dict[str, InstallState] = field(default_factory=dict)  # to answer repeats
+    watermark: int = -(1 << 62)
+    touches: int = 0
+    swept_at: int = 0
+
+
+class LiveAttributor:
+    """Rules v1 over an in-memory index of touches, per app."""
+
+    def __init__(self, settings_for: dict[str, AttributionSettings] | None = None) -> None:
+        self._settings_for = settings_for if settings_for is not None else {}
+        self._default = AttributionSettings()
+        self._apps: dict[str, _AppIndex] = {}
+
+    def settings(self, app_id: str) -> AttributionSettings:
+        """The app's settings (defaults unless configured)."""
+        return self._settings_for.get(app_id, self._default)
+
+    def observe(self, records: Iterable[StoredEvent]) -> list[Decision | None]:
+        """Process records in arrival order: index touches, decide installs, stamp events.
+
+        Returns, per record, the decision for installs and None for everything else; the
+        records are updated in place with their attribution fields.
+        """
+        out: list[Decision | None] = []
+        for record in records:
+            kind = record.type
+            index = self._apps.get(record.app_id)
+            if index is None:
+                index = self._apps[record.app_id] = _AppIndex()
+            if record.event_time > index.watermark:
+                index.watermark = record.event_time
+            if kind == "click" or kind == "impression":
+                self._add_touch(index, record)
+                out.append(None)
+            elif kind == "install":
+                out.append(self._install(index, record))
+            else:
+                _inherit(index, record)
+                out.append(None)
+        return out
+
+    # -- touches ---------------------------------------------------------------------------
+    def _add_touch(self, index: _AppIndex, record: StoredEvent) -> None:
+        touch = Touch.of(record)
+        if touch.is_click and record.click_id:
+            index.by_click_id.setdefault(record.click_id, []).append(touch)
+        if record.idfa:
+            index.by_ad_id.setdefault("i" + record.idfa, []).append(touch)
+        if record.gaid:
+            index.by_ad_id.setdefault("g" + record.gaid, []).append(touch)
+        if touch.is_click and record.ip and record.platform and record.os_version:
+            key = (record.ip, record.platform, record.os_version)
+            index.by_fingerprint.setdefault(key, []).append(touch)
+        index.touches += 1
+        if index.touches - index.swept_at > max(100_000, index.swept_at):
+            self._sweep(index, record.app_id)
+
+    def _sweep(self, index: _AppIndex, app_id: str) -> None:
+        """Drop touches no install can reach any more (beyond the horizon)."""
+        floor = index.watermark - self.settings(app_id).max_lookback_ms - LATENESS_MS
+        kept = _prune(index.by_click_id, floor) + _prune(index.by_ad_id, floor)
+        kept += _prune(index.by_fingerprint, floor)
+        index.touches = index.swept_at = kept
+
+    # -- installs --------------------------------------------------------------------------
+    def _install(self, index: _AppIndex, record: StoredEvent) -> Decision:
+        settings = self.settings(record.app_id)
+        floor = index.watermark - settings.max_lookback_ms - LATENESS_MS
+        key = device_key(record)
+        previous = index.installs.get(key) if key else None
+        after: int | None = None
+        if previous is not None and record.event_time - previous.event_time <= (
+            settings.reattribution_ms
+        ):
+            after = previous.event_time  # rule 5: only touches after the previous install
+        decision = Decision("organic", None, None, previous is not None)
+        for match, candidates in self._candidates(index, record):
+            best: Touch | None = None
+            for touch in candidates:
+                if not _eligible(touch, record, match, settings, floor, after):
+                    continue
+                if best is None or touch.rank() < best.rank():
+                    best = touch
+            if best is not None:
+                decision = Decision("attributed", best, match, previous is not None)
+                break
+        _stamp(record, decision)
+        state = InstallState(
+            record.event_id,
+            record.event_time,
+            decision.status,
+            record.attributed_network,
+            record.attributed_campaign,
+            record.attributed_adset,
+            record.attributed_ad,
+            record.attributed_site_id,
+            decision.match,
+            record.touch_event_id,
+            decision.touch.link_id if decision.touch is not None else None,
+        )
+        index.by_install_id[record.event_id] = state
+        if key:
+            index.installs[key] = state
+        return decision
+
+    def latest_install(self, app_id: str, record: StoredEvent) -> InstallState | None:
+        """The latest install of the record's device (what an open inherits)."""
+        index = self._apps.get(app_id)
+        key = device_key(record)
+        if index is None or key is None:
+            return None
+        return index.installs.get(key)
+
+    def install(self, app_id: str, install_event_id: str) -> InstallState | None:
+        """The decision taken for one install (to answer a repeated request the same way)."""
+        index = self._apps.get(app_id)
+        return None if index is None else index.by_install_id.get(install_event_id)
+
+    def _candidates(
+        self, index: _AppIndex, record: StoredEvent
+    ) -> Iterable[tuple[str, list[Touch]]]:
+        if record.click_id:
+            yield "click_id", index.by_click_id.get(record.click_id, [])
+        ad_id = advertising_id(record)
+        if ad_id:
+            prefix = "i" if record.platform == "ios" else "g"
+            yield "device", index.by_ad_id.get(prefix + ad_id, [])
+        if record.ip and record.platform and record.os_version:
+            yield (
+                "fingerprint",
+                index.by_fingerprint.get((record.ip, record.platform, record.os_version), []),
+            )
+
+
+def _prune(table: dict[K, list[Touch]], floor: int) -> int:
+    """Keep touches at or after `floor`; returns how many are left."""
+    kept = 0
+    for key in list(table):
+        touches = [t for t in table[key] if t.event_time >= floor]
+        if touches:
+            table[key] = touches
+            kept += len(touches)
+        else:
+            del table[key]
+    return kept
+
+
+def _eligible(
+    touch: Touch,
+    install: StoredEvent,
+    match: str,
+    settings: AttributionSettings,
+    floor: int,
+    after: int | None,
+) -> bool:
+    """Rules 1, 2 and 5 for one candidate touch."""
+    if touch.seq >= install.seq or touch.event_time < floor:
+        return False
+    if after is not None and touch.event_time <= after:
+        return False
+    windows = settings.windows_for(touch.network)
+    if match == "fingerprint":
+        window = min(windows.click_ms, windows.fingerprint_ms)
+    else:
+        window = windows.click_ms if touch.is_click else windows.view_ms
+    return 0 <= install.event_time - touch.event_time <= window
+
+
+def _stamp(record: StoredEvent, decision: Decision) -> None:
+    """Write an install's decision into its record."""
+    record.attribution = decision.status
+    record.install_event_id = record.event_id
+    record.reinstall = decision.reinstall
+    touch = decision.touch
+    if touch is not None:
+        record.attributed_network = touch.network
+        record.attributed_campaign = touch.campaign
+        record.attributed_adset = touch.adset
+        record.attributed_ad = touch.ad
+        record.attributed_site_id = touch.site_id
+        record.match_type = decision.match
+        record.touch_event_id = touch.event_id
+        record.touch_type = "click" if touch.is_click else "impression"
+        record.ctit_ms = record.event_time - touch.event_time
+
+
+def _inherit(index: _AppIndex, record: StoredEvent) -> None:
+    """Rule 6: opens and in-app events carry the attribution of the device's latest install."""
+    key = device_key(record)
+    state = index.installs.get(key) if key else None
+    if state is None:
+        return
+    record.install_event_id = state.event_id
+    record.attribution = state.status
+    record.attributed_network = state.network
+    record.attributed_campaign = state.campaign
+    record.attributed_adset = state.adset
+    record.attributed_ad = state.ad
+    record.attributed_site_id = state.site_id
