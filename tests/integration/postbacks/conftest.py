@@ -62,6 +62,8 @@ class Receiver:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._server: asyncio.Server | None = None
         self.port = 0
+        self.active = 0  # requests being answered right now
+        self.max_active = 0
 
     def start(self) -> Receiver:
         """Listen on an ephemeral port of 127.0.0.1."""
@@ -142,8 +144,14 @@ class Receiver:
             with self._lock:
                 self.requests.append(Received(method, target, headers, body, time.monotonic()))
                 answer = self._script.popleft() if self._script else Answer()
-            if answer.delay_s:
-                await asyncio.sleep(answer.delay_s)
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+            try:
+                if answer.delay_s:
+                    await asyncio.sleep(answer.delay_s)
+            finally:
+                with self._lock:
+                    self.active -= 1
             extra = "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
             writer.write(
                 f"HTTP/1.1 {answer.status} Scripted\r\nContent-Length: 2\r\n"

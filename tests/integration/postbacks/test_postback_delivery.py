@@ -323,3 +323,23 @@ def test_hostname_is_sent_as_host_while_connecting_to_the_checked_address(
         assert row.status == "delivered"
 
     run(main)
+
+
+def test_concurrency_is_bounded(control: ControlPlane, receiver: Receiver) -> None:
+    receiver.script(*[receiver.answer(200, delay=0.2)] * 6)
+    settings = PostbackSettings(concurrency=2, timeout_s=2.0, poll_interval_s=0.05)
+
+    async def main() -> None:
+        async with PostbackDispatcher(control, settings) as d:
+            await template(d, receiver, "e={event_id}")
+            started = time.monotonic()
+            for i in range(6):
+                await d.submit(APP, "install", {**INSTALL, "event_id": f"ins-{i}"})
+            await receiver.wait_for(6)
+            await settled(control, 6)
+            elapsed = time.monotonic() - started
+        assert receiver.max_active == 2
+        assert elapsed >= 0.59  # three rounds of two 0.2 s answers
+        assert sorted(r.query["e"][0] for r in receiver.requests) == [f"ins-{i}" for i in range(6)]
+
+    run(main)
