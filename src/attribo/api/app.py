@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from attribo.api.attributions import attributions_routes
 from attribo.api.export import export_routes
 from attribo.api.management import management_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
@@ -80,6 +81,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
         *collector_routes(ctx),
         *management_routes(runtime.settings, runtime.control),
         *export_routes(runtime.control, runtime.store),
+        *attributions_routes(runtime.control, runtime.store),
     ]
     app = Starlette(
         routes=routes,

@@ -9,12 +9,11 @@ clicks, then the latest touch, then the smallest event id. Each match type is an
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import pyarrow as pa
 
 from attribo.attribution.rules import LATENESS_MS
 from attribo.attribution.settings import AttributionSettings
+from attribo.store.base import SQLStore
 
 REPLAY_COLUMNS = (
     "app_id",
@@ -131,14 +130,6 @@ SELECT i.app_id, i.event_id AS install_event_id,
 FROM inst2 i LEFT JOIN best b ON b.app_id = i.app_id AND b.install_id = i.event_id
 ORDER BY i.app_id, i.seq
 """
-
-
-class SQLStore(Protocol):
-    """A store that runs a read-only SQL query over its `events` table."""
-
-    def query(self, sql: str, params: list[object]) -> pa.Table:
-        """Rows of `sql` (with `?` parameters) as an Arrow table."""
-        ...
 
 
 def replay_attribution(

@@ -47,3 +47,11 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the store."""
         ...
+
+
+class SQLStore(Protocol):
+    """A store that answers read-only SQL over its tables (replay, reports)."""
+
+    def query(self, sql: str, params: list[object]) -> pa.Table:
+        """Rows of `sql` (with `?` parameters) as an Arrow table."""
+        ...

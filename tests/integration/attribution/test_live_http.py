@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -92,3 +93,43 @@ def test_install_without_touch_is_organic_and_open_inherits(server: ServerProces
     assert answer["attribution"] == {"status": "organic"}
     opened = post(server, app["ingest_key"], make_event("org-app", "o-1", "open", device=device))
     assert opened["attribution"]["status"] == "organic"
+
+
+def test_attribution_export_has_exactly_the_contract_columns(server: ServerProcess) -> None:
+    app = server.create_app("exp-app")
+    link = make_link(server, "exp-app")
+    httpx.get(link["click_url"], params={"gaid": "GA-7"}, headers={"user-agent": ANDROID_UA})
+    device = {"platform": "android", "gaid": "GA-7"}
+    post(server, app["ingest_key"], make_event("exp-app", "i-7", device=device))
+    post(server, app["ingest_key"], make_event("exp-app", "i-8", device={"platform": "ios"}))
+    wait_stored(server)
+    url = f"{server.url}/v1/attributions"
+    auth = {"Authorization": f"Bearer {server.admin_key()}"}
+    lines = httpx.get(url, params={"app_id": "exp-app"}, headers=auth).text.splitlines()
+    rows = {r["install_event_id"]: r for r in map(json.loads, lines)}
+    assert list(rows["i-7"]) == [
+        "install_event_id",
+        "status",
+        "network",
+        "campaign",
+        "match",
+        "touch_event_id",
+        "ctit_s",
+        "fraud_score",
+        "fraud_verdict",
+        "fraud_reasons",
+    ]
+    assert (rows["i-7"]["status"], rows["i-7"]["match"]) == ("attributed", "device")
+    assert rows["i-7"]["ctit_s"] >= 0
+    assert rows["i-8"]["status"] == "organic" and rows["i-8"]["network"] is None
+    csv = httpx.get(url, params={"app_id": "exp-app", "format": "csv"}, headers=auth).text
+    assert csv.splitlines()[0].replace('"', "").startswith("install_event_id,status,network")
+    assert len(csv.splitlines()) == 3
+    # Another app's ingest key reads nothing.
+    other = server.create_app("exp-other")
+    denied = httpx.get(
+        url,
+        params={"app_id": "exp-app"},
+        headers={"Authorization": f"Bearer {other['ingest_key']}"},
+    )
+    assert denied.status_code == 403
