@@ -73,6 +73,49 @@ def demo(
     run_demo(settings, load_params(None, installs=installs, days=days, seed=seed))
 
 
+@app.command()
+def attribute(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="replay every stored install")] = False,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--settings", help="TOML attribution settings (what-if)", exists=True),
+    ] = None,
+    app_id: Annotated[str | None, typer.Option("--app", help="one app only")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write rows (.parquet or .csv)")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Replay attribution over stored events; prints a JSON summary against the live results.
+
+    Run it while the server is stopped: the embedded store belongs to one process.
+    """
+    from attribo.attribution.replay import rebuild_summary
+    from attribo.attribution.settings import load_attribution_settings
+    from attribo.backends import open_store
+
+    if not rebuild:
+        raise typer.BadParameter("only --rebuild is available", param_hint="--rebuild")
+    settings = _settings(config, data_dir=data_dir)
+    store = open_store(settings)
+    try:
+        table, summary = rebuild_summary(store, load_attribution_settings(rules), app_id)
+    finally:
+        store.close()
+    if out is not None:
+        _write_table(table, out)
+    sys.stdout.write(json.dumps(summary) + "\n")
+
+
+def _write_table(table: Any, out: Path) -> None:
+    from pyarrow import csv as pa_csv
+    from pyarrow import parquet as pq
+
+    if out.suffix == ".csv":
+        pa_csv.write_csv(table, out)
+    else:
+        pq.write_table(table, out)
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[str, typer.Option(help="admin | analyst | ingest")],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import cast
 
 import msgspec
 import pyarrow as pa
@@ -22,7 +21,7 @@ from attribo.api.auth import require_app_scope, require_key
 from attribo.api.export import parse_time
 from attribo.collector.http import bad_field
 from attribo.control import ControlPlane
-from attribo.store.base import SQLStore, Store
+from attribo.store.base import Store
 
 COLUMNS = (
     "install_event_id",
@@ -50,7 +49,6 @@ _json = msgspec.json.Encoder()
 
 def attributions_routes(control: ControlPlane, store: Store) -> list[Route]:
     """The attribution export route."""
-    sql_store = cast(SQLStore, store)
 
     async def export_attributions(request: Request) -> Response:
         key = require_key(control, request, "admin", "analyst")
@@ -74,7 +72,7 @@ def attributions_routes(control: ControlPlane, store: Store) -> list[Route]:
         if until is not None:
             clauses.append("AND event_time < make_timestamp(? * 1000)")
             args.append(until)
-        table = sql_store.query(_SQL.format(time=" ".join(clauses)), args)
+        table = store.query(_SQL.format(time=" ".join(clauses)), args)
         if fmt == "csv":
             buffer = io.BytesIO()
             pa_csv.write_csv(table, buffer)

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from attribo.attribution.rules import LATENESS_MS
 from attribo.attribution.settings import AttributionSettings
-from attribo.store.base import SQLStore
+from attribo.store.base import Store
 
 REPLAY_COLUMNS = (
     "app_id",
@@ -133,8 +133,55 @@ ORDER BY i.app_id, i.seq
 
 
 def replay_attribution(
-    store: SQLStore, settings: AttributionSettings, app_id: str | None = None
+    store: Store, settings: AttributionSettings, app_id: str | None = None
 ) -> pa.Table:
     """Attribute every stored install (of one app, or all) from scratch; one row per install."""
     params: list[object] = [app_id] if app_id is not None else []
     return store.query(replay_sql(settings, app_id is not None), params)
+
+
+_LIVE_SQL = """
+SELECT app_id, event_id AS install_event_id, coalesce(attribution, 'organic') AS status,
+       attributed_network AS network, match_type AS match, touch_event_id
+FROM events WHERE type = 'install' {where}
+"""
+
+
+def rebuild_summary(
+    store: Store, settings: AttributionSettings, app_id: str | None = None
+) -> tuple[pa.Table, dict[str, object]]:
+    """Replay with `settings` and compare with the decisions taken live.
+
+    With the live settings every install must agree; with other windows the differences are
+    the what-if (or the reconciliation with a network's own rules).
+    """
+    replayed = replay_attribution(store, settings, app_id)
+    live_rows = store.query(
+        _LIVE_SQL.format(where="AND app_id = ?" if app_id else ""), [app_id] if app_id else []
+    ).to_pylist()
+    live = {
+        (r["app_id"], r["install_event_id"]): (
+            r["status"],
+            r["network"],
+            r["match"],
+            r["touch_event_id"],
+        )
+        for r in live_rows
+    }
+    changed = 0
+    by_status: dict[str, int] = {}
+    by_match: dict[str, int] = {}
+    for row in replayed.to_pylist():
+        key = (row["app_id"], row["install_event_id"])
+        decided = (row["status"], row["network"], row["match"], row["touch_event_id"])
+        changed += live.get(key) != decided
+        by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+        if row["match"]:
+            by_match[row["match"]] = by_match.get(row["match"], 0) + 1
+    summary: dict[str, object] = {
+        "installs": replayed.num_rows,
+        "by_status": by_status,
+        "by_match": by_match,
+        "changed_vs_live": changed,
+    }
+    return replayed, summary

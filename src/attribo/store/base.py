@@ -44,14 +44,10 @@ class Store(Protocol):
         """How many events are stored (for one app, or all)."""
         ...
 
-    def close(self) -> None:
-        """Release the store."""
+    def query(self, sql: str, params: list[object]) -> pa.Table:
+        """Rows of a read-only SQL query (with `?` parameters) as Arrow: replay, reports."""
         ...
 
-
-class SQLStore(Protocol):
-    """A store that answers read-only SQL over its tables (replay, reports)."""
-
-    def query(self, sql: str, params: list[object]) -> pa.Table:
-        """Rows of `sql` (with `?` parameters) as an Arrow table."""
+    def close(self) -> None:
+        """Release the store."""
         ...
