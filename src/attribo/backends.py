@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from attribo.config import Settings
 from attribo.control import ControlPlane
 from attribo.log.base import Log
 from attribo.store.base import Store
+
+if TYPE_CHECKING:
+    from attribo.store.skan import DuckDBPostbackSink
 
 
 def open_control(settings: Settings) -> ControlPlane:
@@ -35,3 +40,13 @@ def _embedded_only(settings: Settings) -> None:
         raise ValueError(
             f"profile {settings.profile!r} is not available yet; use profile 'embedded'"
         )
+
+
+def open_skan_sink(store: Store) -> DuckDBPostbackSink:
+    """Where verified and unverified SKAdNetwork postbacks are kept: beside the events."""
+    from attribo.store.duckdb import DuckDBStore
+    from attribo.store.skan import DuckDBPostbackSink
+
+    if not isinstance(store, DuckDBStore):
+        raise ValueError("SKAdNetwork postbacks need the embedded store for now")
+    return DuckDBPostbackSink(store.side_cursor())

@@ -18,9 +18,12 @@ from attribo.api.export import export_routes
 from attribo.api.management import management_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
 from attribo.api.runtime import Runtime
+from attribo.api.skan_report import skan_report_routes
+from attribo.backends import open_skan_sink
 from attribo.collector.http import HTTPError, json_response
 from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
+from attribo.collector.skan_routes import skan_routes
 from attribo.events.validate import FieldError
 from attribo.log.base import LogFailed
 
@@ -31,6 +34,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
     """The whole HTTP surface of one server process (event posts served by `IngestFront`)."""
     openapi = openapi_document()
     ctx = CollectorContext(runtime.settings, runtime.control, runtime.collector)
+    skan_sink = open_skan_sink(runtime.store)
 
     async def health(request: Request) -> Response:
         failed = getattr(runtime.log, "_failed", None)
@@ -82,6 +86,8 @@ def build_app(runtime: Runtime) -> ASGIApp:
         *management_routes(runtime.settings, runtime.control),
         *export_routes(runtime.control, runtime.store),
         *attributions_routes(runtime.control, runtime.store),
+        *skan_routes(ctx, skan_sink),
+        *skan_report_routes(runtime.control, skan_sink),
     ]
     app = Starlette(
         routes=routes,

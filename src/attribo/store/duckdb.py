@@ -129,6 +129,10 @@ class DuckDBStore:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def side_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for a side table kept in the same file (SKAN postbacks)."""
+        return self._cursor()
+
     def query(self, sql: str, params: list[object]) -> pa.Table:
         """Run a read-only query on its own cursor; the result as Arrow."""
         return self._cursor().sql(sql, params=params).to_arrow_table()

@@ -205,6 +205,13 @@ class DuckDBPostbackSink:
         with self._lock:
             return write_postback(self._conn, record)
 
+    def summary(
+        self, app_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> SkanSummary:
+        """`skan_summary` over this sink's connection."""
+        with self._lock:
+            return skan_summary(self._conn, app_id, since, until)
+
 
 def _range(app_id: str, since: datetime | None, until: datetime | None) -> tuple[str, list[Any]]:
     """The WHERE clause and parameters of one app's postbacks received in [since, until)."""

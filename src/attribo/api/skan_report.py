@@ -1,0 +1,43 @@
+"""`GET /v1/reports/skan`: SKAdNetwork results of an app, verified postbacks only.
+
+Unverifiable postbacks are kept (for audit and a later re-check) but only counted apart,
+in `unverified`; conversion values are not covered by Apple's signature, so revenue ranges
+are only as trustworthy as the network that forwarded them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from attribo.api.auth import require_app_scope, require_key
+from attribo.api.export import parse_time
+from attribo.collector.http import bad_field, json_response
+from attribo.control import ControlPlane
+from attribo.store.skan import DuckDBPostbackSink
+
+
+def skan_report_routes(control: ControlPlane, sink: DuckDBPostbackSink) -> list[Route]:
+    """The SKAN summary route."""
+
+    async def report(request: Request) -> Response:
+        key = require_key(control, request, "admin", "analyst")
+        app_id = request.query_params.get("app_id")
+        if not app_id:
+            raise bad_field("app_id", "app_id is required")
+        require_app_scope(key, app_id)
+        since = _moment(parse_time("since", request.query_params.get("since")))
+        until = _moment(parse_time("until", request.query_params.get("until")))
+        summary = await run_in_threadpool(sink.summary, app_id, since, until)
+        return json_response(msgspec.to_builtins(summary))
+
+    return [Route("/v1/reports/skan", report, methods=["GET"])]
+
+
+def _moment(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
