@@ -13,10 +13,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from attribo.api.app_settings import app_settings_routes
 from attribo.api.attributions import attributions_routes
 from attribo.api.export import export_routes
 from attribo.api.management import management_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
+from attribo.api.postback_feed import PostbackFeed
+from attribo.api.postback_routes import postback_routes
 from attribo.api.runtime import Runtime
 from attribo.api.skan_report import skan_report_routes
 from attribo.backends import open_skan_sink
@@ -26,6 +29,7 @@ from attribo.collector.routes import CollectorContext, collector_routes
 from attribo.collector.skan_routes import skan_routes
 from attribo.events.validate import FieldError
 from attribo.log.base import LogFailed
+from attribo.postbacks.dispatcher import PostbackDispatcher
 
 _log = logging.getLogger(__name__)
 
@@ -35,6 +39,9 @@ def build_app(runtime: Runtime) -> ASGIApp:
     openapi = openapi_document()
     ctx = CollectorContext(runtime.settings, runtime.control, runtime.collector)
     skan_sink = open_skan_sink(runtime.store)
+    dispatcher = PostbackDispatcher(runtime.control)
+    feed = PostbackFeed(runtime.control, dispatcher)
+    runtime.collector.on_durable = feed.offer
 
     async def health(request: Request) -> Response:
         failed = getattr(runtime.log, "_failed", None)
@@ -76,7 +83,11 @@ def build_app(runtime: Runtime) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime.store_writer.start()
-        yield
+        await feed.start()
+        try:
+            yield
+        finally:
+            await feed.close()
 
     routes = [
         Route("/health", health, methods=["GET"]),
@@ -84,10 +95,14 @@ def build_app(runtime: Runtime) -> ASGIApp:
         Route("/docs", docs, methods=["GET"]),
         *collector_routes(ctx),
         *management_routes(runtime.settings, runtime.control),
+        *app_settings_routes(
+            runtime.control, runtime.collector.attributor, runtime.settings.max_body_bytes
+        ),
         *export_routes(runtime.control, runtime.store),
         *attributions_routes(runtime.control, runtime.store),
         *skan_routes(ctx, skan_sink),
         *skan_report_routes(runtime.control, skan_sink),
+        *postback_routes(runtime.control, dispatcher),
     ]
     app = Starlette(
         routes=routes,

@@ -61,6 +61,10 @@ class LiveAttributor:
         self._default = AttributionSettings()
         self._apps: dict[str, _AppIndex] = {}
 
+    def set_settings(self, app_id: str, settings: AttributionSettings) -> None:
+        """Use `settings` for the app's next decisions."""
+        self._settings_for[app_id] = settings
+
     def settings(self, app_id: str) -> AttributionSettings:
         """The app's settings (defaults unless configured)."""
         return self._settings_for.get(app_id, self._default)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from attribo.attribution.live import LiveAttributor
@@ -42,6 +43,8 @@ class Collector:
         self.attributor = attributor if attributor is not None else LiveAttributor()
         self.counters = IngestCounters()
         self._last_seq = 0
+        # Called with the new records once they are durable (outgoing postbacks).
+        self.on_durable: Callable[[list[StoredEvent]], None] | None = None
 
     def next_seq(self) -> int:
         """Arrival sequence: microseconds since the epoch, strictly increasing."""
@@ -92,6 +95,8 @@ class Collector:
                 record.retargeting = True
         self.attributor.observe(records)
         await self.append(app_id, records)
+        if self.on_durable is not None and records:
+            self.on_durable(records)
         duplicates = len(events) - len(records)
         self.counters.accepted += len(events)
         self.counters.duplicates += duplicates
