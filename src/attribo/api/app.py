@@ -17,6 +17,7 @@ from attribo.api.app_settings import app_settings_routes
 from attribo.api.attributions import attributions_routes
 from attribo.api.export import export_routes
 from attribo.api.management import management_routes
+from attribo.api.multitouch_report import multitouch_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
 from attribo.api.postback_feed import PostbackFeed
 from attribo.api.postback_routes import postback_routes
@@ -100,6 +101,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
         ),
         *export_routes(runtime.control, runtime.store),
         *attributions_routes(runtime.control, runtime.store),
+        *multitouch_routes(runtime.control, runtime.store),
         *skan_routes(ctx, skan_sink),
         *skan_report_routes(runtime.control, skan_sink),
         *postback_routes(runtime.control, dispatcher),

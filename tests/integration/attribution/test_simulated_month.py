@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import httpx
 import pyarrow.parquet as pq
 import pytest
 from test_live_vs_replay import oracle
@@ -138,3 +139,37 @@ def test_live_decisions_equal_the_oracle_and_fingerprint_precision(month) -> Non
     print(f"\nshare of attributed installs credited to their causal touch: {precision}")
     assert precision["click_id"] is not None and precision["click_id"] >= 0.9
     assert precision["device"] is not None and precision["device"] >= 0.8
+
+
+def test_multitouch_report_conserves_conversions_and_value(month) -> None:
+    data_dir, _ = month
+    server = ServerProcess(data_dir).start()
+    try:
+        auth = {"Authorization": f"Bearer {server.admin_key()}"}
+        url = f"{server.url}/v1/reports/multitouch"
+        totals = set()
+        for model in (
+            "first_touch",
+            "last_touch",
+            "linear",
+            "time_decay",
+            "position_based",
+            "markov",
+            "shapley",
+        ):
+            body = httpx.get(url, params={"app_id": APPS[0], "model": model}, headers=auth).json()
+            assert body["conversions"] > 20, body
+            assert sum(r["conversions"] for r in body["rows"]) == pytest.approx(body["conversions"])
+            assert sum(r["value"] for r in body["rows"]) == pytest.approx(body["value"])
+            totals.add((round(body["conversions"], 6), round(body["value"], 6)))
+        assert len(totals) == 1  # every model shares out the same conversions and value
+        order2 = httpx.get(
+            url, params={"app_id": APPS[0], "model": "markov", "order": "2"}, headers=auth
+        )
+        assert order2.status_code == 200 and order2.json()["settings"]["order"] == 2
+        bad = httpx.get(
+            url, params={"app_id": APPS[0], "model": "linear", "order": "2"}, headers=auth
+        )
+        assert bad.status_code == 400 and bad.json()["detail"][0]["field"] == "order"
+    finally:
+        assert server.stop() == 0
