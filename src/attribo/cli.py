@@ -155,6 +155,18 @@ def bench_ingest(
     sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
 
 
+@bench_app.command("attribution")
+def bench_attribution(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = True,
+    quick: Annotated[bool, typer.Option(help="a twentieth of the data, for smoke tests")] = False,
+) -> None:
+    """Replay of 1M installs against 10M clicks, and live install latency at 1,000/s."""
+    from attribo.bench.attribution import run_attribution_bench
+
+    result = run_attribution_bench(quick=quick)
+    sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
+
+
 @bench_app.command("simulate")
 def bench_simulate(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = True,

@@ -138,7 +138,7 @@ class LiveAttributor:
             if best is not None:
                 decision = Decision("attributed", best, match, previous is not None)
                 break
-        _stamp(record, decision)
+        _stamp(record, decision, index.watermark)
         state = InstallState(
             record.event_id,
             record.event_time,
@@ -220,9 +220,10 @@ def _eligible(
     return 0 <= install.event_time - touch.event_time <= window
 
 
-def _stamp(record: StoredEvent, decision: Decision) -> None:
+def _stamp(record: StoredEvent, decision: Decision, watermark: int) -> None:
     """Write an install's decision into its record."""
     record.attribution = decision.status
+    record.watermark = watermark
     record.install_event_id = record.event_id
     record.reinstall = decision.reinstall
     touch = decision.touch

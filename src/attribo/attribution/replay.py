@@ -1,7 +1,8 @@
 """Replay of rules v1 as set-based SQL over the stored events (DuckDB / ClickHouse-style SQL).
 
 Mirrors `attribution.live` exactly: candidates are touches that arrived before the install
-(`seq`), within the network's windows and the same horizon, after the previous install of a
+(`seq`), within the network's windows and the same horizon (from the watermark the install
+recorded on arrival, so no running maximum is recomputed), after the previous install of a
 re-installing device (within the re-attribution window); the strongest match type wins, then
 clicks, then the latest touch, then the smallest event id. Each match type is an equi-join
 (no OR-joins), so DuckDB hash-joins them and ranks with one window function.
@@ -55,8 +56,7 @@ def replay_sql(settings: AttributionSettings, app_filter: bool) -> str:
 WITH ev AS (
   SELECT app_id, event_id, type, epoch_ms(event_time) AS t, seq, platform, idfa, gaid, idfv,
          android_id, ip, os_version, click_id, network, campaign, adset, ad, site_id,
-         max(epoch_ms(event_time)) OVER (
-           PARTITION BY app_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS wm
+         coalesce(watermark, epoch_ms(event_time)) AS wm
   FROM events WHERE type IN ('click', 'impression', 'install') {where_app}
 ),
 win AS ({_windows_table(settings)}),

@@ -67,6 +67,9 @@ class StoredEvent(msgspec.Struct, omit_defaults=True):
     ctit_ms: int | None = None  # install time minus touch time
     install_event_id: str | None = None  # the install whose attribution an event inherits
     reinstall: bool = False
+    # Installs: the newest event time the app had seen when this one was decided (ms); the
+    # replay's horizon is taken from it, as the live index's was.
+    watermark: int | None = None
 
 
 STORED_FIELDS: tuple[str, ...] = StoredEvent.__struct_fields__

@@ -19,6 +19,7 @@ _SPECIAL: dict[str, pa.DataType] = {
     "retargeting": pa.bool_(),
     "ctit_ms": pa.int64(),
     "reinstall": pa.bool_(),
+    "watermark": pa.int64(),
 }
 
 EVENTS_ARROW_SCHEMA = pa.schema([(name, _SPECIAL.get(name, pa.string())) for name in STORED_FIELDS])

@@ -28,6 +28,7 @@ OPTIONAL_TEXT = [
         "retargeting",
         "ctit_ms",
         "reinstall",
+        "watermark",
     )
 ]
 
@@ -47,6 +48,7 @@ records = st.builds(
     retargeting=st.booleans(),
     ctit_ms=st.none() | st.integers(-(2**40), 2**40),
     reinstall=st.booleans(),
+    watermark=st.none() | st.integers(0, 2**50),
 )
 
 
