@@ -14,7 +14,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from attribo.api.openapi import openapi_document
 from attribo.bench.server import ServerProcess
@@ -22,6 +22,16 @@ from attribo.bench.server import ServerProcess
 pytestmark = pytest.mark.slow
 
 schema = schemathesis.openapi.from_dict(openapi_document())
+STRICT_PATHS = {
+    "/health",
+    "/v1/events",
+    "/v1/events/batch",
+    "/c/{link_id}",
+    "/i/{link_id}",
+    "/v1/apps",
+    "/v1/links",
+    "/v1/events/export",
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +63,8 @@ def _assert_healthy(ctx: dict) -> None:
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_every_operation(case, fuzz_server):
-    key = fuzz_server["ingest"] if case.path.startswith("/v1/events") else fuzz_server["admin"]
+    ingest_paths = ("/v1/events", "/v1/skan/postbacks")
+    key = fuzz_server["ingest"] if case.path.startswith(ingest_paths) else fuzz_server["admin"]
     if case.path == "/v1/events/export":
         key = fuzz_server["admin"]
     if (
@@ -63,11 +74,17 @@ def test_schemathesis_every_operation(case, fuzz_server):
     ):
         case.path_parameters["link_id"] = fuzz_server["link_id"]
     # Schema-valid events can still be refused on purpose (a 2009 timestamp, an app the key
-    # cannot write): acceptance of every schema-valid body is not a promise we make.
+    # cannot write): acceptance of every schema-valid body is not a promise we make. Report
+    # and list endpoints ignore query parameters they do not know, as is usual; every
+    # endpoint is still held to: no 5xx, documented status codes and content types.
+    # A body over the limit is refused with 413, which this check does not count as refusing.
+    excluded = [positive_data_acceptance]
+    if case.path not in STRICT_PATHS:
+        excluded.append(negative_data_rejection)
     case.call_and_validate(
         base_url=fuzz_server["server"].url,
         headers={"Authorization": f"Bearer {key}"},
-        excluded_checks=[positive_data_acceptance],
+        excluded_checks=excluded,
     )
 
 

@@ -8,6 +8,7 @@ import msgspec
 
 from attribo import __version__
 from attribo.api.management import AppCreate, LinkCreate
+from attribo.api.postback_routes import TemplateCreate
 from attribo.events.types import Batch, Event
 
 
@@ -58,6 +59,7 @@ class Health(msgspec.Struct):
 
 
 _SCHEMAS = [
+    TemplateCreate,
     Event,
     Batch,
     AppCreate,
@@ -189,6 +191,7 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
+        **_later_paths(secured),
     }
     return {
         "openapi": "3.1.0",
@@ -197,6 +200,120 @@ def openapi_document() -> dict[str, Any]:
         "components": {
             "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _ok(description: str, media: str = "application/json") -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": {"type": "object"}}}}
+
+
+def _later_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """Attribution, SKAdNetwork, postbacks and reports."""
+    app = _query("app_id", "the app", required=True)
+    period = [_query("since", "epoch ms or RFC 3339"), _query("until", "epoch ms or RFC 3339")]
+    obj = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    return {
+        "/v1/attributions": {
+            "get": {
+                "summary": "One row per install as decided live (JSON lines or CSV)",
+                "security": secured,
+                "parameters": [app, *period, _query("format", "jsonl or csv")],
+                "responses": {
+                    "200": _ok("attributions", "application/x-ndjson"),
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/v1/reports/multitouch": {
+            "get": {
+                "summary": "Multi-touch credit per channel; model settings as parameters",
+                "security": secured,
+                "parameters": [
+                    app,
+                    _query(
+                        "model",
+                        "first_touch, last_touch, linear, time_decay, "
+                        "position_based, markov or shapley",
+                    ),
+                    *period,
+                    _query("split", "true: channels are network:click / network:impression"),
+                ],
+                "responses": {"200": _ok("credit"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/skan/postbacks": {
+            "post": {
+                "summary": "An Apple SKAdNetwork postback (ingest key); 202 if unverifiable",
+                "security": secured,
+                "parameters": [_query("app_id", "the app (defaults to the key's)")],
+                "requestBody": {"required": True, **obj},
+                "responses": {
+                    "200": _ok("verified and stored"),
+                    "202": _ok("stored apart, not counted"),
+                    **_errors(400, 401, 403, 413),
+                },
+            }
+        },
+        "/v1/reports/skan": {
+            "get": {
+                "summary": "Verified SKAdNetwork installs, revenue ranges and events",
+                "security": secured,
+                "parameters": [app, *period],
+                "responses": {"200": _ok("summary"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/apps/{app_id}/settings": {
+            "put": {
+                "summary": "Replace an app's settings: attribution, SKAN schema, postbacks",
+                "security": secured,
+                "parameters": [
+                    {"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": {"required": True, **obj},
+                "responses": {"200": _ok("stored"), **_errors(400, 401, 403, 404, 413)},
+            }
+        },
+        "/v1/postbacks": {
+            "post": {
+                "summary": "Create a postback template (admin)",
+                "security": secured,
+                "requestBody": {"required": True, **_json(TemplateCreate)},
+                "responses": {"201": _ok("created"), **_errors(400, 401, 403, 404, 413)},
+            },
+            "get": {
+                "summary": "Postback templates of an app",
+                "security": secured,
+                "parameters": [app],
+                "responses": {"200": _ok("templates"), **_errors(400, 401, 403)},
+            },
+        },
+        "/v1/postbacks/{template_id}": {
+            "delete": {
+                "summary": "Delete a template and cancel its pending deliveries",
+                "security": secured,
+                "parameters": [
+                    {
+                        "name": "template_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer"},
+                    }
+                ],
+                "responses": {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404)},
+            }
+        },
+        "/v1/postbacks/deliveries": {
+            "get": {
+                "summary": "The delivery log",
+                "security": secured,
+                "parameters": [
+                    app,
+                    _query("status", "pending, delivered, failed ..."),
+                    _query("limit", "rows"),
+                ],
+                "responses": {"200": _ok("deliveries"), **_errors(400, 401, 403)},
+            }
         },
     }
 

@@ -122,7 +122,8 @@ def postback_routes(control: ControlPlane, dispatcher: PostbackDispatcher) -> li
     async def delete_template(request: Request) -> Response:
         key = require_key(control, request, "admin")
         template_id: int = request.path_params["template_id"]
-        template = repo.get_template(template_id)
+        # Ids are 64-bit in the database: a larger number names no template (not a 500).
+        template = repo.get_template(template_id) if template_id < 2**63 else None
         # Out-of-scope templates answer 404 like missing ones: ids must not leak across tenants.
         if template is None or not _reaches(key.role, key.app_id, template.app_id):
             raise bad_field("template_id", "no such postback template", 404, "not_found")
