@@ -5,7 +5,8 @@ Mirrors `attribution.live` exactly: candidates are touches that arrived before t
 recorded on arrival, so no running maximum is recomputed), after the previous install of a
 re-installing device (within the re-attribution window); the strongest match type wins, then
 clicks, then the latest touch, then the smallest event id. Each match type is an equi-join
-(no OR-joins), so DuckDB hash-joins them and ranks with one window function.
+(no OR-joins) over narrow rows; the winner per install is one `arg_min` aggregate, and only
+the winners are joined back for their campaign details.
 """
 
 from __future__ import annotations
@@ -33,15 +34,16 @@ REPLAY_COLUMNS = (
 )
 
 
-def _windows_table(settings: AttributionSettings) -> str:
-    """Per-network windows as a VALUES list (the default row has network NULL)."""
-    rows = [(None, settings.windows), *sorted(settings.networks.items())]
-    values = ", ".join(
-        f"({'NULL' if name is None else _quote(name)}, {w.click_ms}, {w.view_ms}, "
-        f"{w.fingerprint_ms})"
-        for name, w in rows
+def _window_case(settings: AttributionSettings, field: str) -> str:
+    """A SQL CASE giving the window `field` of each touch's network (defaults inline)."""
+    default = getattr(settings.windows, field)
+    if not settings.networks:
+        return str(default)
+    arms = " ".join(
+        f"WHEN {_quote(name)} THEN {getattr(w, field)}"
+        for name, w in sorted(settings.networks.items())
     )
-    return f"SELECT * FROM (VALUES {values}) w(network, click_ms, view_ms, fp_ms)"
+    return f"CASE c.network {arms} ELSE {default} END"
 
 
 def _quote(text: str) -> str:
@@ -49,36 +51,30 @@ def _quote(text: str) -> str:
 
 
 def replay_sql(settings: AttributionSettings, app_filter: bool) -> str:
-    """The replay query; `?` is the app id when `app_filter`."""
+    """The replay query; each `?` is the app id when `app_filter`."""
     horizon = settings.max_lookback_ms + LATENESS_MS
     where_app = "AND app_id = ?" if app_filter else ""
+    click = _window_case(settings, "click_ms")
+    view = _window_case(settings, "view_ms")
+    fingerprint = f"least({click}, {_window_case(settings, 'fingerprint_ms')})"
+    common = "c.seq < i.seq AND c.t >= i.floor_t AND (i.after_t IS NULL OR c.t > i.after_t)"
     return f"""
-WITH ev AS (
-  SELECT app_id, event_id, type, epoch_ms(event_time) AS t, seq, platform, idfa, gaid, idfv,
-         android_id, ip, os_version, click_id, network, campaign, adset, ad, site_id,
-         coalesce(watermark, epoch_ms(event_time)) AS wm
-  FROM events WHERE type IN ('click', 'impression', 'install') {where_app}
-),
-win AS ({_windows_table(settings)}),
-tch AS (
-  SELECT ev.*, coalesce(n.click_ms, d.click_ms) AS click_ms,
-         coalesce(n.view_ms, d.view_ms) AS view_ms, coalesce(n.fp_ms, d.fp_ms) AS fp_ms
-  FROM ev
-  LEFT JOIN win n ON n.network = ev.network
-  CROSS JOIN (SELECT * FROM win WHERE network IS NULL) d
-  WHERE ev.type IN ('click', 'impression')
+WITH tch AS (
+  SELECT app_id, event_id, type = 'click' AS is_click, epoch_ms(event_time) AS t, seq,
+         click_id, idfa, gaid, ip, platform, os_version, network
+  FROM events WHERE type IN ('click', 'impression') {where_app}
 ),
 keyed AS (
-  SELECT *,
+  SELECT app_id, event_id, epoch_ms(event_time) AS t, seq, platform, click_id, ip, os_version,
+    CASE platform WHEN 'ios' THEN idfa WHEN 'android' THEN gaid END AS adid,
+    coalesce(watermark, epoch_ms(event_time)) - {horizon} AS floor_t,
     CASE platform WHEN 'ios' THEN coalesce(idfa, idfv)
                   WHEN 'android' THEN coalesce(gaid, android_id)
                   ELSE coalesce(idfa, gaid, idfv, android_id) END AS dkey
-  FROM ev WHERE type = 'install'
+  FROM events WHERE type = 'install' {where_app}
 ),
 inst AS (
   SELECT *,
-    CASE platform WHEN 'ios' THEN idfa WHEN 'android' THEN gaid END AS adid,
-    wm - {horizon} AS floor_t,
     CASE WHEN dkey IS NULL THEN NULL
          ELSE lag(t) OVER (PARTITION BY app_id, dkey ORDER BY seq) END AS prev_t,
     CASE WHEN dkey IS NULL THEN FALSE
@@ -92,42 +88,54 @@ inst2 AS (
   FROM inst
 ),
 cand AS (
-  SELECT i.app_id, i.event_id AS install_id, 1 AS mrank, c.*, i.t - c.t AS ctit
+  SELECT i.app_id, i.event_id AS install_id, 1 AS mrank, c.event_id, c.is_click, c.t,
+         i.t - c.t AS ctit
   FROM inst2 i JOIN tch c ON c.app_id = i.app_id AND c.click_id = i.click_id
-  WHERE c.type = 'click' AND i.t - c.t BETWEEN 0 AND c.click_ms
-    AND c.seq < i.seq AND c.t >= i.floor_t AND (i.after_t IS NULL OR c.t > i.after_t)
+  WHERE c.is_click AND i.t - c.t BETWEEN 0 AND {click} AND {common}
   UNION ALL
-  SELECT i.app_id, i.event_id, 2, c.*, i.t - c.t
+  SELECT i.app_id, i.event_id, 2, c.event_id, c.is_click, c.t, i.t - c.t
   FROM inst2 i JOIN tch c ON c.app_id = i.app_id AND c.idfa = i.adid
   WHERE i.platform = 'ios'
-    AND i.t - c.t BETWEEN 0 AND CASE c.type WHEN 'click' THEN c.click_ms ELSE c.view_ms END
-    AND c.seq < i.seq AND c.t >= i.floor_t AND (i.after_t IS NULL OR c.t > i.after_t)
+    AND i.t - c.t BETWEEN 0 AND CASE WHEN c.is_click THEN {click} ELSE {view} END
+    AND {common}
   UNION ALL
-  SELECT i.app_id, i.event_id, 2, c.*, i.t - c.t
+  SELECT i.app_id, i.event_id, 2, c.event_id, c.is_click, c.t, i.t - c.t
   FROM inst2 i JOIN tch c ON c.app_id = i.app_id AND c.gaid = i.adid
   WHERE i.platform = 'android'
-    AND i.t - c.t BETWEEN 0 AND CASE c.type WHEN 'click' THEN c.click_ms ELSE c.view_ms END
-    AND c.seq < i.seq AND c.t >= i.floor_t AND (i.after_t IS NULL OR c.t > i.after_t)
+    AND i.t - c.t BETWEEN 0 AND CASE WHEN c.is_click THEN {click} ELSE {view} END
+    AND {common}
   UNION ALL
-  SELECT i.app_id, i.event_id, 3, c.*, i.t - c.t
+  SELECT i.app_id, i.event_id, 3, c.event_id, c.is_click, c.t, i.t - c.t
   FROM inst2 i JOIN tch c ON c.app_id = i.app_id AND c.ip = i.ip
        AND c.platform = i.platform AND c.os_version = i.os_version
-  WHERE c.type = 'click' AND i.t - c.t BETWEEN 0 AND least(c.click_ms, c.fp_ms)
-    AND c.seq < i.seq AND c.t >= i.floor_t AND (i.after_t IS NULL OR c.t > i.after_t)
+  WHERE c.is_click AND i.t - c.t BETWEEN 0 AND {fingerprint} AND {common}
 ),
 best AS (
-  SELECT * FROM cand
-  QUALIFY row_number() OVER (
-    PARTITION BY app_id, install_id
-    ORDER BY mrank, (type = 'click') DESC, t DESC, event_id) = 1
+  SELECT app_id, install_id,
+         arg_min(struct_pack(mrank, event_id, is_click, ctit),
+                 struct_pack(mrank, not_click := NOT is_click, neg_t := -t, event_id)) AS w
+  FROM cand GROUP BY app_id, install_id
+),
+won AS (
+  SELECT b.app_id, b.install_id, b.w.mrank AS mrank, b.w.event_id AS touch_event_id,
+         b.w.is_click AS is_click, b.w.ctit AS ctit
+  FROM best b
+),
+detail AS (
+  SELECT w.*, e.network, e.campaign, e.adset, e.ad, e.site_id
+  FROM won w JOIN events e ON e.app_id = w.app_id AND e.event_id = w.touch_event_id
+  WHERE e.type IN ('click', 'impression')
 )
 SELECT i.app_id, i.event_id AS install_event_id,
-       CASE WHEN b.event_id IS NULL THEN 'organic' ELSE 'attributed' END AS status,
-       b.network, b.campaign, b.adset, b.ad, b.site_id,
-       CASE b.mrank WHEN 1 THEN 'click_id' WHEN 2 THEN 'device' WHEN 3 THEN 'fingerprint' END
+       CASE WHEN d.touch_event_id IS NULL THEN 'organic' ELSE 'attributed' END AS status,
+       d.network, d.campaign, d.adset, d.ad, d.site_id,
+       CASE d.mrank WHEN 1 THEN 'click_id' WHEN 2 THEN 'device' WHEN 3 THEN 'fingerprint' END
          AS match,
-       b.event_id AS touch_event_id, b.type AS touch_type, b.ctit AS ctit_ms, i.reinstall
-FROM inst2 i LEFT JOIN best b ON b.app_id = i.app_id AND b.install_id = i.event_id
+       d.touch_event_id,
+       CASE WHEN d.is_click THEN 'click' WHEN NOT d.is_click THEN 'impression' END
+         AS touch_type,
+       d.ctit AS ctit_ms, i.reinstall
+FROM inst2 i LEFT JOIN detail d ON d.app_id = i.app_id AND d.install_id = i.event_id
 ORDER BY i.app_id, i.seq
 """
 
@@ -136,7 +144,7 @@ def replay_attribution(
     store: Store, settings: AttributionSettings, app_id: str | None = None
 ) -> pa.Table:
     """Attribute every stored install (of one app, or all) from scratch; one row per install."""
-    params: list[object] = [app_id] if app_id is not None else []
+    params: list[object] = [app_id, app_id] if app_id is not None else []
     return store.query(replay_sql(settings, app_id is not None), params)
 
 
