@@ -32,7 +32,7 @@ def open_store(settings: Settings) -> Store:
     _embedded_only(settings)
     from attribo.store.duckdb import DuckDBStore
 
-    return DuckDBStore(settings.data_dir / "events.duckdb")
+    return DuckDBStore(settings.data_dir / "events.duckdb", settings.store_threads)
 
 
 def _embedded_only(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,7 +96,8 @@ def attribute(
 
     if not rebuild:
         raise typer.BadParameter("only --rebuild is available", param_hint="--rebuild")
-    settings = _settings(config, data_dir=data_dir)
+    # The server is stopped while this runs: the store may use every core.
+    settings = _settings(config, data_dir=data_dir, store_threads=os.cpu_count() or 1)
     store = open_store(settings)
     try:
         table, summary = rebuild_summary(store, load_attribution_settings(rules), app_id)

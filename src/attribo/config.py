@@ -49,6 +49,10 @@ class Settings:
     pipeline_idle_ms: int = field(
         default=200, metadata={"help": "how long the pipeline sleeps when the log has no news"}
     )
+    store_threads: int = field(
+        default=0,
+        metadata={"help": "threads the store may use; 0: all cores but one (kept for ingest)"},
+    )
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:
