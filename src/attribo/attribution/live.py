@@ -7,9 +7,10 @@ lateness behind the newest event time); `replay` applies the same horizon.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 
 from attribo.attribution.rules import (
     LATENESS_MS,
@@ -21,7 +22,8 @@ from attribo.attribution.rules import (
 from attribo.attribution.settings import AttributionSettings
 from attribo.events.record import StoredEvent
 
-K = TypeVar("K")
+_BUCKET_MS = 3_600_000
+_EXPIRE_KEYS_PER_CALL = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,9 @@ class _AppIndex:
     installs: dict[str, InstallState] = field(default_factory=dict)  # by device key
     by_install_id: dict[str, InstallState] = field(default_factory=dict)  # to answer repeats
     watermark: int = -(1 << 62)
-    touches: int = 0
-    swept_at: int = 0
+    # Expiry: the index keys touched in each hour of event time, oldest hour first.
+    buckets: dict[int, list[tuple[int, Any]]] = field(default_factory=dict)
+    bucket_heap: list[int] = field(default_factory=list)
 
 
 class LiveAttributor:
@@ -96,25 +99,58 @@ class LiveAttributor:
     # -- touches ---------------------------------------------------------------------------
     def _add_touch(self, index: _AppIndex, record: StoredEvent) -> None:
         touch = Touch.of(record)
+        keys: list[tuple[int, Any]] = []
         if touch.is_click and record.click_id:
             index.by_click_id.setdefault(record.click_id, []).append(touch)
+            keys.append((0, record.click_id))
         if record.idfa:
             index.by_ad_id.setdefault("i" + record.idfa, []).append(touch)
+            keys.append((1, "i" + record.idfa))
         if record.gaid:
             index.by_ad_id.setdefault("g" + record.gaid, []).append(touch)
+            keys.append((1, "g" + record.gaid))
         if touch.is_click and record.ip and record.platform and record.os_version:
-            key = (record.ip, record.platform, record.os_version)
-            index.by_fingerprint.setdefault(key, []).append(touch)
-        index.touches += 1
-        if index.touches - index.swept_at > max(100_000, index.swept_at):
-            self._sweep(index, record.app_id)
+            fingerprint = (record.ip, record.platform, record.os_version)
+            index.by_fingerprint.setdefault(fingerprint, []).append(touch)
+            keys.append((2, fingerprint))
+        if keys:
+            bucket = record.event_time // _BUCKET_MS
+            entries = index.buckets.get(bucket)
+            if entries is None:
+                entries = index.buckets[bucket] = []
+                heapq.heappush(index.bucket_heap, bucket)
+            entries.extend(keys)
+        self._expire(index, record.app_id)
 
-    def _sweep(self, index: _AppIndex, app_id: str) -> None:
-        """Drop touches no install can reach any more (beyond the horizon)."""
+    def _expire(self, index: _AppIndex, app_id: str) -> None:
+        """Drop touches no install can reach any more, a bounded amount per call.
+
+        Eligibility is checked against the horizon anyway; this only frees memory, hour by
+        hour of event time, so there is never a long pause in the event loop.
+        """
         floor = index.watermark - self.settings(app_id).max_lookback_ms - LATENESS_MS
-        kept = _prune(index.by_click_id, floor) + _prune(index.by_ad_id, floor)
-        kept += _prune(index.by_fingerprint, floor)
-        index.touches = index.swept_at = kept
+        budget = _EXPIRE_KEYS_PER_CALL
+        tables: tuple[dict[Any, list[Touch]], ...] = (
+            index.by_click_id,
+            index.by_ad_id,
+            index.by_fingerprint,
+        )
+        while index.bucket_heap and (index.bucket_heap[0] + 1) * _BUCKET_MS <= floor:
+            entries = index.buckets[index.bucket_heap[0]]
+            while entries and budget > 0:
+                table_id, key = entries.pop()
+                budget -= 1
+                table = tables[table_id]
+                touches = table.get(key)
+                if touches is not None:
+                    kept = [t for t in touches if t.event_time >= floor]
+                    if kept:
+                        table[key] = kept
+                    else:
+                        del table[key]
+            if entries:
+                return  # out of budget: carry on at the next call
+            del index.buckets[heapq.heappop(index.bucket_heap)]
 
     # -- installs --------------------------------------------------------------------------
     def _install(self, index: _AppIndex, record: StoredEvent) -> Decision:
@@ -184,19 +220,6 @@ class LiveAttributor:
                 "fingerprint",
                 index.by_fingerprint.get((record.ip, record.platform, record.os_version), []),
             )
-
-
-def _prune(table: dict[K, list[Touch]], floor: int) -> int:
-    """Keep touches at or after `floor`; returns how many are left."""
-    kept = 0
-    for key in list(table):
-        touches = [t for t in table[key] if t.event_time >= floor]
-        if touches:
-            table[key] = touches
-            kept += len(touches)
-        else:
-            del table[key]
-    return kept
 
 
 def _eligible(
