@@ -23,7 +23,7 @@ from attribo.attribution.settings import AttributionSettings
 from attribo.events.record import StoredEvent
 
 _BUCKET_MS = 3_600_000
-_EXPIRE_KEYS_PER_CALL = 64
+_EXPIRE_KEYS_PER_TOUCH = 8  # > keys added per touch (3), so expiry keeps up
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,7 @@ class LiveAttributor:
         records are updated in place with their attribution fields.
         """
         out: list[Decision | None] = []
+        added: dict[str, int] = {}
         for record in records:
             kind = record.type
             index = self._apps.get(record.app_id)
@@ -88,12 +89,15 @@ class LiveAttributor:
                 index.watermark = record.event_time
             if kind == "click" or kind == "impression":
                 self._add_touch(index, record)
+                added[record.app_id] = added.get(record.app_id, 0) + 1
                 out.append(None)
             elif kind == "install":
                 out.append(self._install(index, record))
             else:
                 _inherit(index, record)
                 out.append(None)
+        for app_id, count in added.items():  # expire in step with what was added
+            self._expire(self._apps[app_id], app_id, _EXPIRE_KEYS_PER_TOUCH * count + 16)
         return out
 
     # -- touches ---------------------------------------------------------------------------
@@ -120,16 +124,14 @@ class LiveAttributor:
                 entries = index.buckets[bucket] = []
                 heapq.heappush(index.bucket_heap, bucket)
             entries.extend(keys)
-        self._expire(index, record.app_id)
 
-    def _expire(self, index: _AppIndex, app_id: str) -> None:
+    def _expire(self, index: _AppIndex, app_id: str, budget: int) -> None:
         """Drop touches no install can reach any more, a bounded amount per call.
 
         Eligibility is checked against the horizon anyway; this only frees memory, hour by
         hour of event time, so there is never a long pause in the event loop.
         """
         floor = index.watermark - self.settings(app_id).max_lookback_ms - LATENESS_MS
-        budget = _EXPIRE_KEYS_PER_CALL
         tables: tuple[dict[Any, list[Touch]], ...] = (
             index.by_click_id,
             index.by_ad_id,
