@@ -109,6 +109,16 @@ def _wait_healthy(url: str, timeout_s: float = 60.0) -> None:
         time.sleep(0.1)
 
 
+def _wait_stored(url: str, timeout_s: float = 600.0) -> None:
+    """Until the store holds everything loaded, so the banner's links show all of it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url + "/health", timeout=5) as resp:
+            if json.loads(resp.read())["pipeline_lag_bytes"] == 0:
+                return
+        time.sleep(0.2)
+
+
 def banner(url: str, keys: DemoKeys, report: SendReport | None) -> str:
     """Where to look, with the keys to look with."""
     lines = [f"attribo demo is serving on {url}"]
@@ -149,6 +159,7 @@ def run_demo(settings: Settings, params: SimParams, console: Console | None = No
             report = None
             if not keys.loaded:
                 report = load(url, params, keys, console)
+                _wait_stored(url)
                 keys.loaded = True
                 keys.save(settings.data_dir / DEMO_FILE)
             Console().print(banner(url, keys, report), soft_wrap=True, highlight=False)
