@@ -43,6 +43,15 @@ class InstallState:
     link_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Reengagement:
+    """Rule 7: a retargeting click brought an existing user back; credited for a while."""
+
+    started_at: int
+    touch: Touch
+    match: str
+
+
 @dataclass
 class _AppIndex:
     by_click_id: dict[str, list[Touch]] = field(default_factory=dict)
@@ -50,6 +59,7 @@ class _AppIndex:
     by_fingerprint: dict[tuple[str, str, str], list[Touch]] = field(default_factory=dict)
     installs: dict[str, InstallState] = field(default_factory=dict)  # by device key
     by_install_id: dict[str, InstallState] = field(default_factory=dict)  # to answer repeats
+    reengagements: dict[str, Reengagement] = field(default_factory=dict)  # by device key
     watermark: int = -(1 << 62)
     # Expiry: the index keys touched in each hour of event time, oldest hour first.
     buckets: dict[int, list[tuple[int, Any]]] = field(default_factory=dict)
@@ -94,7 +104,8 @@ class LiveAttributor:
             elif kind == "install":
                 out.append(self._install(index, record))
             else:
-                _inherit(index, record)
+                if kind != "open" or not self._reengage(index, record):
+                    _inherit(index, record, self.settings(record.app_id))
                 out.append(None)
         for app_id, count in added.items():  # expire in step with what was added
             self._expire(self._apps[app_id], app_id, _EXPIRE_KEYS_PER_TOUCH * count + 16)
@@ -195,6 +206,40 @@ class LiveAttributor:
             index.installs[key] = state
         return decision
 
+    def _reengage(self, index: _AppIndex, record: StoredEvent) -> bool:
+        """Rule 7: an open of an installed device soon after a retargeting click of it."""
+        key = device_key(record)
+        install = index.installs.get(key) if key else None
+        if install is None or key is None:
+            return False
+        settings = self.settings(record.app_id)
+        floor = index.watermark - settings.max_lookback_ms - LATENESS_MS
+        for match, candidates in self._candidates(index, record):
+            if match == "fingerprint":
+                break  # re-engagement needs the device itself
+            best: Touch | None = None
+            for touch in candidates:
+                if not (touch.is_click and touch.retargeting and touch.seq < record.seq):
+                    continue
+                if touch.event_time <= install.event_time or touch.event_time < floor:
+                    continue
+                if not 0 <= record.event_time - touch.event_time <= settings.reengagement_click_ms:
+                    continue
+                if best is None or touch.rank() < best.rank():
+                    best = touch
+            if best is not None:
+                state = Reengagement(record.event_time, best, match)
+                index.reengagements[key] = state
+                _stamp_reengagement(record, install, state)
+                return True
+        return False
+
+    def reengagement(self, app_id: str, record: StoredEvent) -> Reengagement | None:
+        """The re-engagement the record's device is in, if any."""
+        index = self._apps.get(app_id)
+        key = device_key(record)
+        return None if index is None or key is None else index.reengagements.get(key)
+
     def latest_install(self, app_id: str, record: StoredEvent) -> InstallState | None:
         """The latest install of the record's device (what an open inherits)."""
         index = self._apps.get(app_id)
@@ -264,11 +309,18 @@ def _stamp(record: StoredEvent, decision: Decision, watermark: int) -> None:
         record.ctit_ms = record.event_time - touch.event_time
 
 
-def _inherit(index: _AppIndex, record: StoredEvent) -> None:
-    """Rule 6: opens and in-app events carry the attribution of the device's latest install."""
+def _inherit(index: _AppIndex, record: StoredEvent, settings: AttributionSettings) -> None:
+    """Rule 6 (and 7): an event carries its device's latest install's attribution, or the
+    re-engagement that brought the user back, while it lasts."""
     key = device_key(record)
     state = index.installs.get(key) if key else None
-    if state is None:
+    if state is None or key is None:
+        return
+    again = index.reengagements.get(key)
+    if again is not None and (
+        0 <= record.event_time - again.started_at <= settings.reengagement_duration_ms
+    ):
+        _stamp_reengagement(record, state, again)
         return
     record.install_event_id = state.event_id
     record.attribution = state.status
@@ -277,3 +329,18 @@ def _inherit(index: _AppIndex, record: StoredEvent) -> None:
     record.attributed_adset = state.adset
     record.attributed_ad = state.ad
     record.attributed_site_id = state.site_id
+
+
+def _stamp_reengagement(record: StoredEvent, install: InstallState, again: Reengagement) -> None:
+    touch = again.touch
+    record.install_event_id = install.event_id
+    record.attribution = "reengagement"
+    record.attributed_network = touch.network
+    record.attributed_campaign = touch.campaign
+    record.attributed_adset = touch.adset
+    record.attributed_ad = touch.ad
+    record.attributed_site_id = touch.site_id
+    if record.type == "open" and record.event_time == again.started_at:
+        record.match_type = again.match
+        record.touch_event_id = touch.event_id
+        record.touch_type = "click"

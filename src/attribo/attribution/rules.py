@@ -51,6 +51,7 @@ class Touch(NamedTuple):
     ad: str | None
     site_id: str | None
     link_id: str | None
+    retargeting: bool = False
 
     @classmethod
     def of(cls, record: StoredEvent) -> Touch:
@@ -66,6 +67,7 @@ class Touch(NamedTuple):
             record.ad,
             record.site_id,
             record.link_id,
+            record.retargeting,
         )
 
     def rank(self) -> tuple[bool, int, str]:

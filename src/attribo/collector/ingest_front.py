@@ -182,6 +182,8 @@ class IngestFront:
     def _attribution(self, app_id: str, event: Event, records: list[StoredEvent]) -> dict[str, Any]:
         """The contract's answer to an install or open: status, source, deep link."""
         attributor = self._ctx.collector.attributor
+        if event.type == "open" and records and records[0].attribution == "reengagement":
+            return self._reengagement(app_id, records[0])
         if event.type == "install":
             state = attributor.install(app_id, event.event_id)
         else:
@@ -197,6 +199,22 @@ class IngestFront:
                 answer |= {"match": state.match, "touch_event_id": state.touch_event_id}
                 if link is not None and link.deep_link:
                     answer["deep_link"] = link.deep_link
+        return answer
+
+    def _reengagement(self, app_id: str, record: StoredEvent) -> dict[str, Any]:
+        """Rule 7's answer: the retargeting campaign, and its link's deep link."""
+        answer: dict[str, Any] = {
+            "status": "reengagement",
+            "network": record.attributed_network,
+            "campaign": record.attributed_campaign,
+        }
+        if record.touch_event_id:  # this open started it
+            answer |= {"match": record.match_type, "touch_event_id": record.touch_event_id}
+        again = self._ctx.collector.attributor.reengagement(app_id, record)
+        link_id = again.touch.link_id if again is not None else None
+        link = self._ctx.control.get_link(link_id) if link_id else None
+        if link is not None and link.deep_link:
+            answer["deep_link"] = link.deep_link
         return answer
 
     async def _batch(self, app_id: str, headers: _Headers, body: bytes) -> Answer:

@@ -133,3 +133,34 @@ def test_attribution_export_has_exactly_the_contract_columns(server: ServerProce
         headers={"Authorization": f"Bearer {other['ingest_key']}"},
     )
     assert denied.status_code == 403
+
+
+def test_retargeting_click_then_open_is_a_reengagement_with_deep_link(
+    server: ServerProcess,
+) -> None:
+    app = server.create_app("re-app")
+    key = app["ingest_key"]
+    device = {"platform": "android", "gaid": "GA-R"}
+    assert post(server, key, make_event("re-app", "ri-1", device=device))["attribution"] == {
+        "status": "organic"
+    }
+    link = make_link(
+        server,
+        "re-app",
+        network="meta",
+        campaign="winback",
+        retargeting=True,
+        deep_link="myapp://sale",
+    )
+    httpx.get(link["click_url"], params={"gaid": "GA-R"}, headers={"user-agent": ANDROID_UA})
+    opened = post(server, key, make_event("re-app", "ro-1", "open", device=device))
+    answer = opened["attribution"]
+    assert answer["status"] == "reengagement" and answer["campaign"] == "winback"
+    assert answer["match"] == "device" and answer["deep_link"] == "myapp://sale"
+    # A purchase in the next days is credited to the re-engagement.
+    post(server, key, make_event("re-app", "rb-1", kind="event", device=device, revenue=2.0))
+    wait_stored(server)
+    rows = {r["event_id"]: r for r in export(server, server.admin_key(), "re-app")}
+    assert rows["rb-1"]["attribution"] == "reengagement"
+    assert rows["rb-1"]["attributed_campaign"] == "winback"
+    assert rows["rb-1"]["install_event_id"] == "ri-1"

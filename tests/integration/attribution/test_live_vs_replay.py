@@ -64,7 +64,7 @@ EDGES = [
 ]
 
 event_spec = st.tuples(
-    st.sampled_from(["click", "click", "impression", "install"]),
+    st.sampled_from(["click", "click", "impression", "install", "open"]),
     st.integers(0, len(DEVICES) - 1),
     st.sampled_from(["meta", "google_ads", "tiktok"]),
     st.sampled_from([None, "ck1", "ck2"]),  # click id
@@ -103,6 +103,8 @@ def build(app_id: str, specs: list[tuple]) -> list[StoredEvent]:
                 network=network if is_touch else None,
                 campaign=f"{network}-c" if is_touch else None,
                 seq=1_000 + n,
+                # Clicks of one network come through a retargeting link.
+                retargeting=kind == "click" and network == "google_ads",
             )
         )
     return records
@@ -162,6 +164,58 @@ def oracle(records: list[StoredEvent], s: AttributionSettings) -> dict[str, tupl
             )
         if key:
             previous[key] = rec.event_time
+    return out
+
+
+def oracle_opens(records: list[StoredEvent], s: AttributionSettings) -> dict[str, tuple]:
+    """Rules 6 and 7 read literally: what each open carries (status, network, install)."""
+    out: dict[str, tuple] = {}
+    installs: dict[str, tuple[int, str, str | None, str]] = {}  # device -> (t, status, net, id)
+    again: dict[str, tuple[int, str | None]] = {}  # device -> (started, network)
+    decided = oracle(records, s)
+    watermark = -(1 << 62)
+    for i, rec in enumerate(records):
+        watermark = max(watermark, rec.event_time)
+        key = device_key(rec)
+        if rec.type == "install":
+            if key:
+                status, network = decided[rec.event_id][:2]
+                installs[key] = (rec.event_time, status, network, rec.event_id)
+            continue
+        if rec.type != "open":
+            continue
+        install = installs.get(key) if key else None
+        if install is None or key is None:
+            out[rec.event_id] = (None, None, None)
+            continue
+        floor = watermark - s.max_lookback_ms - LATENESS_MS
+        best = None
+        for touch in records[:i]:
+            if touch.type != "click" or not touch.retargeting:
+                continue
+            if touch.event_time <= install[0] or touch.event_time < floor:
+                continue
+            if not 0 <= rec.event_time - touch.event_time <= s.reengagement_click_ms:
+                continue
+            ad = advertising_id(rec)
+            if rec.click_id and touch.click_id == rec.click_id:
+                rank = 0
+            elif ad and ad == (touch.idfa if rec.platform == "ios" else touch.gaid):
+                rank = 1
+            else:
+                continue
+            order = (rank, -touch.event_time, touch.event_id)
+            if best is None or order < best[0]:
+                best = (order, touch)
+        if best is not None:
+            again[key] = (rec.event_time, best[1].network)
+            out[rec.event_id] = ("reengagement", best[1].network, install[3])
+            continue
+        active = again.get(key)
+        if active is not None and 0 <= rec.event_time - active[0] <= s.reengagement_duration_ms:
+            out[rec.event_id] = ("reengagement", active[1], install[3])
+        else:
+            out[rec.event_id] = (install[1], install[2], install[3])
     return out
 
 
@@ -236,6 +290,12 @@ def test_live_replay_and_oracle_agree(store: DuckDBStore, specs, cuts, rules, in
     expected = oracle(records, rules)
     live, stamped = live_run(records, rules, cuts)
     assert live == expected
+    opens = {
+        r.event_id: (r.attribution, r.attributed_network, r.install_event_id)
+        for r in stamped
+        if r.type == "open"
+    }
+    assert opens == oracle_opens(records, rules)
     # The replay reads what the collector stored, with other rules too (what-if).
     assert replay_results(store, stamped, rules, cuts) == expected
     what_if = replace(rules, windows=Windows(click_ms=DAY_MS, view_ms=HOUR_MS))
@@ -250,3 +310,26 @@ def test_a_touch_arriving_after_the_install_is_not_a_candidate(store: DuckDBStor
     )
     assert live_results(records, SETTINGS, [])[records[0].event_id][0] == "organic"
     assert replay_results(store, records, SETTINGS, [])[records[0].event_id][0] == "organic"
+
+
+reengagement_spec = st.tuples(
+    st.sampled_from(["click", "install", "open", "open", "event"]),
+    st.sampled_from([0, 3]),  # two devices with advertising ids
+    st.sampled_from(["google_ads", "meta"]),  # google_ads clicks are retargeting clicks
+    st.sampled_from([None, "ck1"]),
+    st.integers(0, 3 * DAY_MS) | st.sampled_from([DAY_MS, DAY_MS + 1, 30 * DAY_MS]),
+    st.just(True),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(reengagement_spec, min_size=2, max_size=30))
+def test_reengagement_agrees_with_the_oracle(specs) -> None:
+    records = build(f"app{next(_apps)}", sorted(specs, key=lambda spec: spec[4]))
+    _, stamped = live_run(records, SETTINGS, [])
+    got = {
+        r.event_id: (r.attribution, r.attributed_network, r.install_event_id)
+        for r in stamped
+        if r.type == "open"
+    }
+    assert got == oracle_opens(records, SETTINGS)
