@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from attribo.api.auth import require_app_scope, require_key
+from attribo.api.auth import readable_app
 from attribo.api.export import parse_time
 from attribo.collector.http import bad_field
 from attribo.control import ControlPlane
@@ -51,12 +51,8 @@ def attributions_routes(control: ControlPlane, store: Store) -> list[Route]:
     """The attribution export route."""
 
     async def export_attributions(request: Request) -> Response:
-        key = require_key(control, request, "admin", "analyst")
+        app_id = readable_app(control, request)
         params = request.query_params
-        app_id = params.get("app_id")
-        if not app_id:
-            raise bad_field("app_id", "app_id is required")
-        require_app_scope(key, app_id)
         fmt = params.get("format") or (
             "csv" if "text/csv" in request.headers.get("accept", "") else "jsonl"
         )

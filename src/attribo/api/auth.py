@@ -26,3 +26,13 @@ def require_app_scope(info: KeyInfo, app_id: str, field: str = "app_id") -> None
         return
     if info.app_id != app_id:
         raise bad_field(field, f"this key has no access to app {app_id!r}", 403, "forbidden")
+
+
+def readable_app(control: ControlPlane, request: Request) -> str:
+    """The `app_id` parameter of a read endpoint, once the key may read it (admin, analyst)."""
+    key = require_key(control, request, "admin", "analyst")
+    app_id = request.query_params.get("app_id")
+    if not app_id:
+        raise bad_field("app_id", "app_id is required")
+    require_app_scope(key, app_id)
+    return app_id

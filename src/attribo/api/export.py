@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from attribo.api.auth import require_app_scope, require_key
+from attribo.api.auth import readable_app
 from attribo.collector.http import bad_field
 from attribo.control import ControlPlane
 from attribo.store.base import EventQuery, Store
@@ -40,11 +40,7 @@ def export_routes(control: ControlPlane, store: Store) -> list[Route]:
     """The raw export route."""
 
     async def export_events(request: Request) -> Response:
-        key = require_key(control, request, "admin", "analyst")
-        app_id = request.query_params.get("app_id")
-        if not app_id:
-            raise bad_field("app_id", "app_id is required")
-        require_app_scope(key, app_id)
+        app_id = readable_app(control, request)
         types = tuple(t for t in (request.query_params.get("type") or "").split(",") if t)
         for kind in types:
             if kind not in _TYPES:

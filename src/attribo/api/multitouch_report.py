@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from attribo.api.auth import require_app_scope, require_key
+from attribo.api.auth import readable_app
 from attribo.api.export import parse_time
 from attribo.attribution.journeys_sql import load_journeys
 from attribo.attribution.multitouch import MODELS, get_model, model_settings
@@ -43,12 +43,8 @@ def multitouch_routes(control: ControlPlane, store: Store) -> list[Route]:
     """The multi-touch report route."""
 
     async def report(request: Request) -> Response:
-        key = require_key(control, request, "admin", "analyst")
+        app_id = readable_app(control, request)
         params = request.query_params
-        app_id = params.get("app_id")
-        if not app_id:
-            raise bad_field("app_id", "app_id is required")
-        require_app_scope(key, app_id)
         name = params.get("model") or "linear"
         if name not in MODELS:
             raise bad_field("model", f"unknown model; expected one of {', '.join(sorted(MODELS))}")

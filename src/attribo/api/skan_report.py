@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from attribo.api.auth import require_app_scope, require_key
+from attribo.api.auth import readable_app
 from attribo.api.export import parse_time
-from attribo.collector.http import bad_field, json_response
+from attribo.collector.http import json_response
 from attribo.control import ControlPlane
 from attribo.store.skan import DuckDBPostbackSink
 
@@ -26,11 +26,7 @@ def skan_report_routes(control: ControlPlane, sink: DuckDBPostbackSink) -> list[
     """The SKAN summary route."""
 
     async def report(request: Request) -> Response:
-        key = require_key(control, request, "admin", "analyst")
-        app_id = request.query_params.get("app_id")
-        if not app_id:
-            raise bad_field("app_id", "app_id is required")
-        require_app_scope(key, app_id)
+        app_id = readable_app(control, request)
         since = _moment(parse_time("since", request.query_params.get("since")))
         until = _moment(parse_time("until", request.query_params.get("until")))
         summary = await run_in_threadpool(sink.summary, app_id, since, until)

@@ -322,25 +322,26 @@ def _inherit(index: _AppIndex, record: StoredEvent, settings: AttributionSetting
     ):
         _stamp_reengagement(record, state, again)
         return
-    record.install_event_id = state.event_id
-    record.attribution = state.status
-    record.attributed_network = state.network
-    record.attributed_campaign = state.campaign
-    record.attributed_adset = state.adset
-    record.attributed_ad = state.ad
-    record.attributed_site_id = state.site_id
+    _credit(record, state.event_id, state.status, state)
 
 
 def _stamp_reengagement(record: StoredEvent, install: InstallState, again: Reengagement) -> None:
     touch = again.touch
-    record.install_event_id = install.event_id
-    record.attribution = "reengagement"
-    record.attributed_network = touch.network
-    record.attributed_campaign = touch.campaign
-    record.attributed_adset = touch.adset
-    record.attributed_ad = touch.ad
-    record.attributed_site_id = touch.site_id
+    _credit(record, install.event_id, "reengagement", touch)
     if record.type == "open" and record.event_time == again.started_at:
         record.match_type = again.match
         record.touch_event_id = touch.event_id
         record.touch_type = "click"
+
+
+def _credit(
+    record: StoredEvent, install_event_id: str, status: str, source: InstallState | Touch
+) -> None:
+    """Stamp an event with the install it belongs to and whom it is credited to."""
+    record.install_event_id = install_event_id
+    record.attribution = status
+    record.attributed_network = source.network
+    record.attributed_campaign = source.campaign
+    record.attributed_adset = source.adset
+    record.attributed_ad = source.ad
+    record.attributed_site_id = source.site_id

@@ -40,20 +40,29 @@ def bad_field(field: str, message: str, status: int = 400, code: str = "invalid_
     return HTTPError(status, code, [FieldError(field, message)])
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
+def check_declared_length(declared: str | None, limit: int) -> None:
+    """400 for a malformed Content-Length, 413 for one over `limit`, before reading."""
     if declared is not None:
         if not declared.isdigit():
             raise bad_field("Content-Length", "not a number")
         if int(declared) > limit:
-            raise bad_field("body", f"body is larger than {limit} bytes", 413, "body_too_large")
+            raise too_large(limit)
+
+
+def too_large(limit: int) -> HTTPError:
+    """The 413 answer naming the body."""
+    return bad_field("body", f"body is larger than {limit} bytes", 413, "body_too_large")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    check_declared_length(request.headers.get("content-length"), limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise bad_field("body", f"body is larger than {limit} bytes", 413, "body_too_large")
+            raise too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 

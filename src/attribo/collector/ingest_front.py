@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from attribo.collector.http import HTTPError, bad_field
+from attribo.collector.http import HTTPError, bad_field, check_declared_length, too_large
 from attribo.collector.ingest import now_ms
 from attribo.collector.records import to_record
 from attribo.collector.routes import CollectorContext
@@ -137,12 +137,7 @@ class IngestFront:
     async def _read_body(self, headers: _Headers, receive: Receive) -> bytes:
         """The body, refused with 413 as soon as it passes the limit."""
         limit = self._limit
-        declared = headers.content_length
-        if declared is not None:
-            if not declared.isdigit():
-                raise bad_field("Content-Length", "not a number")
-            if int(declared) > limit:
-                raise bad_field("body", f"body is larger than {limit} bytes", 413, "body_too_large")
+        check_declared_length(headers.content_length, limit)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -152,7 +147,7 @@ class IngestFront:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise bad_field("body", f"body is larger than {limit} bytes", 413, "body_too_large")
+                raise too_large(limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
