@@ -139,7 +139,7 @@ def banner(url: str, keys: DemoKeys, report: SendReport | None) -> str:
     first = next(iter(keys.apps))
     lines.append(
         f"  try: curl -H 'Authorization: Bearer {keys.admin_key}' "
-        f"'{url}/v1/events/export?app_id={first}&type=install' | head"
+        f"'{url}/v1/attributions?app_id={first}' | head"
     )
     return "\n".join(lines)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +35,19 @@ from attribo.log.base import LogFailed
 from attribo.postbacks.dispatcher import PostbackDispatcher
 
 _log = logging.getLogger(__name__)
+
+
+async def _freeze_long_lived(every_s: float = 10.0) -> None:
+    """Move what has survived so far out of the cyclic GC's reach, again and again.
+
+    The dedup ids and the live touch index grow to millions of objects; a full collection
+    over them stalled the event loop for hundreds of milliseconds (p99 x20). Frozen objects
+    are never scanned, so pauses stay proportional to recent garbage. Our long-lived state
+    holds no reference cycles, so nothing collectable is kept by freezing it.
+    """
+    while True:
+        gc.freeze()
+        await asyncio.sleep(every_s)
 
 
 def build_app(runtime: Runtime) -> ASGIApp:
@@ -85,9 +100,11 @@ def build_app(runtime: Runtime) -> ASGIApp:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime.store_writer.start()
         await feed.start()
+        freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")
         try:
             yield
         finally:
+            freezer.cancel()
             await feed.close()
 
     routes = [

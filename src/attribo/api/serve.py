@@ -42,6 +42,7 @@ def serve(settings: Settings, runtime: Runtime | None = None) -> None:
             access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=10,
+            proxy_headers=False,  # no proxy by default: skip its middleware on every request
         )
     finally:
         runtime.close()
