@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import msgspec
+
 from attribo.events.record import StoredEvent
 
 MATCH_TYPES = ("click_id", "device", "fingerprint")  # strongest first (rule 2)
@@ -38,8 +40,9 @@ def advertising_id(record: StoredEvent) -> str | None:
     return None
 
 
-class Touch(NamedTuple):
-    """A click or impression as the live index keeps it."""
+class Touch(msgspec.Struct, frozen=True, gc=False):
+    """A click or impression as the live index keeps it (a struct: 4x cheaper to build than
+    a NamedTuple, and invisible to the cyclic GC)."""
 
     event_time: int
     seq: int
