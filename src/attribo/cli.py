@@ -98,7 +98,11 @@ def attribute(
         raise typer.BadParameter("only --rebuild is available", param_hint="--rebuild")
     # The server is stopped while this runs: the store may use every core.
     settings = _settings(config, data_dir=data_dir, store_threads=os.cpu_count() or 1)
-    store = open_store(settings)
+    try:
+        store = open_store(settings)
+    except OSError as exc:  # DuckDB's lock: a server owns this data directory
+        typer.echo(f"error: cannot open the store ({exc}); stop the server first", err=True)
+        raise typer.Exit(2) from None
     try:
         table, summary = rebuild_summary(store, load_attribution_settings(rules), app_id)
     finally:

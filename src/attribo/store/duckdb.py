@@ -27,6 +27,10 @@ _SELECT_COLUMNS = ", ".join(
 )
 
 
+class StoreBusy(OSError):
+    """The store file cannot be opened, typically because a server process owns it."""
+
+
 class DuckDBStore:
     """Events in a DuckDB file; readers get their own cursor, the writer holds a lock."""
 
@@ -38,7 +42,10 @@ class DuckDBStore:
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = duckdb.connect(str(path))
+        try:
+            self._conn = duckdb.connect(str(path))
+        except duckdb.IOException as exc:  # most often: another process holds the file
+            raise StoreBusy(f"cannot open {path}: {exc}") from exc
         self._conn.execute("SET TimeZone = 'UTC'")
         self._conn.execute(f"SET threads = {threads or max(1, (os.cpu_count() or 2) - 1)}")
         self._conn.execute(events_ddl())

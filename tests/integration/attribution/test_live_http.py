@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -164,3 +166,22 @@ def test_retargeting_click_then_open_is_a_reengagement_with_deep_link(
     assert rows["rb-1"]["attribution"] == "reengagement"
     assert rows["rb-1"]["attributed_campaign"] == "winback"
     assert rows["rb-1"]["install_event_id"] == "ri-1"
+
+
+def test_rebuild_refuses_while_the_server_owns_the_store(server: ServerProcess) -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "attribo",
+            "attribute",
+            "--rebuild",
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "stop the server first" in run.stderr
