@@ -1,5 +1,6 @@
-"""Control plane: apps, keys, links and postbacks, in SQLite (embedded) or PostgreSQL."""
+"""Control plane: apps, keys, links, postbacks, audit log, in SQLite (embedded) or PostgreSQL."""
 
+from attribo.control.audit import AuditInfo, AuditRepository
 from attribo.control.errors import AppExists, ControlError, UnknownApp
 from attribo.control.keys import ROLES, Role, hash_key, new_key
 from attribo.control.postbacks import (
@@ -20,6 +21,8 @@ __all__ = [
     "ROLES",
     "AppExists",
     "AppInfo",
+    "AuditInfo",
+    "AuditRepository",
     "ControlError",
     "ControlPlane",
     "CreatedApp",

@@ -159,3 +159,20 @@ class PostbackDelivery(Base):
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """One management action: who (key display prefix and role) did what to which app."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_app_id_id", "app_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_prefix: Mapped[str | None] = mapped_column(String(8))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    # No foreign key: the log must outlive and never constrain what it describes.
+    app_id: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")

@@ -1,4 +1,4 @@
-"""`ControlPlane`: the single entry point to apps, API keys, tracking links and postbacks."""
+"""`ControlPlane`: the single entry point to apps, API keys, links, postbacks and the audit log."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from attribo.control import migrate
+from attribo.control.audit import AuditRepository
 from attribo.control.errors import AppExists, UnknownApp
 from attribo.control.keys import ROLES, display_prefix, hash_key, new_key
 from attribo.control.models import ApiKey, App, Link, utcnow
@@ -135,6 +136,7 @@ class ControlPlane:
         self._links: dict[str, LinkInfo] = {}
         self._revocations = 0  # bumped by revoke_key so in-flight lookups do not re-cache
         self.postbacks = PostbackRepository(self._sessions)
+        self.audit = AuditRepository(self._sessions)
 
     @classmethod
     def open(cls, path: Path) -> ControlPlane:

@@ -36,6 +36,7 @@ TABLES = {
     "links",
     "postback_templates",
     "postback_deliveries",
+    "audit_log",
     "alembic_version",
 }
 
@@ -63,7 +64,7 @@ def test_migration_creates_all_tables(backend: Backend) -> None:
     backend.open()
     with connect(backend) as conn:
         assert set(inspect(conn).get_table_names()) >= TABLES
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
