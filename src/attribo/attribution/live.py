@@ -114,27 +114,26 @@ class LiveAttributor:
     # -- touches ---------------------------------------------------------------------------
     def _add_touch(self, index: _AppIndex, record: StoredEvent) -> None:
         touch = Touch.of(record)
-        keys: list[tuple[int, Any]] = []
+        bucket = record.event_time // _BUCKET_MS
+        entries = index.buckets.get(bucket)
+        if entries is None:
+            entries = index.buckets[bucket] = []
+            heapq.heappush(index.bucket_heap, bucket)
         if touch.is_click and record.click_id:
             index.by_click_id.setdefault(record.click_id, []).append(touch)
-            keys.append((0, record.click_id))
+            entries.append((0, record.click_id))
         if record.idfa:
-            index.by_ad_id.setdefault("i" + record.idfa, []).append(touch)
-            keys.append((1, "i" + record.idfa))
+            key = "i" + record.idfa
+            index.by_ad_id.setdefault(key, []).append(touch)
+            entries.append((1, key))
         if record.gaid:
-            index.by_ad_id.setdefault("g" + record.gaid, []).append(touch)
-            keys.append((1, "g" + record.gaid))
+            key = "g" + record.gaid
+            index.by_ad_id.setdefault(key, []).append(touch)
+            entries.append((1, key))
         if touch.is_click and record.ip and record.platform and record.os_version:
             fingerprint = (record.ip, record.platform, record.os_version)
             index.by_fingerprint.setdefault(fingerprint, []).append(touch)
-            keys.append((2, fingerprint))
-        if keys:
-            bucket = record.event_time // _BUCKET_MS
-            entries = index.buckets.get(bucket)
-            if entries is None:
-                entries = index.buckets[bucket] = []
-                heapq.heappush(index.bucket_heap, bucket)
-            entries.extend(keys)
+            entries.append((2, fingerprint))
 
     def _expire(self, index: _AppIndex, app_id: str, budget: int) -> None:
         """Drop touches no install can reach any more, a bounded amount per call.
