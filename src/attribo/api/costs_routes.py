@@ -120,7 +120,7 @@ def _json_items(body: bytes) -> list[Any]:
 
 
 def _csv_items(body: bytes) -> list[dict[str, str]]:
-    """The rows of a CSV body with a header line; empty cells count as missing."""
+    """The rows of a CSV body with a header line; cells are trimmed, empty ones are missing."""
     try:
         text = body.decode("utf-8-sig")  # spreadsheet exports often start with a BOM
     except UnicodeDecodeError:
