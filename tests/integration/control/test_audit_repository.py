@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 
 from attribo.control import AuditInfo, ControlPlane
+from attribo.control.migrate import alembic_config
 from attribo.control.models import utcnow
 
 if TYPE_CHECKING:
@@ -109,3 +113,18 @@ def test_list_refuses_bad_arguments(plane: ControlPlane) -> None:
         plane.audit.list(limit=0)
     with pytest.raises(ValueError, match="aware"):
         plane.audit.list(since=datetime(2026, 1, 1))
+
+
+def test_migration_0003_downgrades_and_upgrades_again(backend: Backend) -> None:
+    plane = backend.open()
+    plane.audit.record("app.create", actor_key=None, actor_role=None, app_id="a")
+    plane.close()
+    command.downgrade(alembic_config(backend.url), "0002")
+    engine = create_engine(backend.url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            assert "audit_log" not in inspect(conn).get_table_names()
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    finally:
+        engine.dispose()
+    assert backend.open().audit.list() == []  # opening upgrades to head again
