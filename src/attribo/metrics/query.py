@@ -1,0 +1,345 @@
+"""Aggregate reports: a validated request becomes one parameterised SQL query over the store.
+
+Each base the requested metrics need (see `catalog`) is grouped by the requested dimensions
+on its own; the groups are stacked (`UNION ALL BY NAME`) and summed again, so installs by
+install date, cohort revenue and retention, touches by touch date and cost by cost date meet
+on the same dimension values.
+
+Cost-join rule: cost rows join at the deepest level both sides share, which is exactly the
+requested dimensions (app, network, campaign, adset, ad, country, and dates as the cost
+date). When a requested dimension or filter has no column in `costs` (platform, site), or
+there is no `costs` table, cost is NULL in every row and in the totals, and so are the
+metrics built on it (CPI, CPM, ROAS); otherwise a row without cost rows has cost 0.
+
+Only catalogue SQL is ever written into the query text; every value from the request (app,
+dates, filter values, event names, the limit) is a `?` parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from attribo.metrics.catalog import (
+    ATOMS,
+    DAY_MS,
+    DIMENSIONS,
+    EVENT_PREFIX,
+    METRICS,
+    RETENTION_DAYS,
+    Atom,
+    Metric,
+    event_atom,
+    event_metric,
+)
+
+MAX_LIMIT = 10_000
+MAX_FILTER_VALUES = 1_000
+_BASE_ORDER = ("touch", "install", "activity", "cost")
+
+
+class QueryStore(Protocol):
+    """What reports need of a store: a read-only query with `?` parameters."""
+
+    def query(self, sql: str, params: list[object]) -> pa.Table:
+        """Rows of the query as Arrow."""
+        ...
+
+
+class RequestError(ValueError):
+    """A request the catalogue cannot answer; `field` names the offending request field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class AggregateRequest:
+    """A validated aggregate report request (raises `RequestError` when built invalid)."""
+
+    app_id: str
+    metrics: tuple[str, ...]
+    date_from: date
+    date_to: date
+    dimensions: tuple[str, ...] = ()
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sort: str | None = None  # a requested metric or dimension, `-` for descending
+    limit: int = 1_000
+
+    def __post_init__(self) -> None:
+        """Check every field against the catalogue."""
+        if not isinstance(self.app_id, str) or not self.app_id:
+            raise RequestError("app_id", "required")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        object.__setattr__(self, "dimensions", tuple(self.dimensions))
+        if not self.metrics:
+            raise RequestError("metrics", "at least one metric is required")
+        for name in self.metrics:
+            if not isinstance(name, str) or not (
+                name in METRICS or (name.startswith(EVENT_PREFIX) and len(name) > len(EVENT_PREFIX))
+            ):
+                raise RequestError("metrics", f"unknown metric {name!r}")
+        for name in self.dimensions:
+            if name not in DIMENSIONS:
+                raise RequestError("dimensions", f"unknown dimension {name!r}")
+        for label, values in (("metrics", self.metrics), ("dimensions", self.dimensions)):
+            if len(set(values)) != len(values):
+                raise RequestError(label, "listed twice")
+        for label in ("date_from", "date_to"):
+            value = getattr(self, label)
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise RequestError(label, "must be a date")
+        if self.date_from > self.date_to:
+            raise RequestError("date_to", "before date_from")
+        filters: dict[str, tuple[str, ...]] = {}
+        for name, values in dict(self.filters).items():
+            dim = DIMENSIONS.get(name)
+            if dim is None or not dim.filterable:
+                raise RequestError("filters", f"cannot filter on {name!r}")
+            values = tuple(values)
+            if not values or len(values) > MAX_FILTER_VALUES:
+                raise RequestError("filters", f"{name}: 1 to {MAX_FILTER_VALUES} values")
+            if not all(isinstance(v, str) for v in values):
+                raise RequestError("filters", f"{name}: values must be strings")
+            filters[name] = values
+        object.__setattr__(self, "filters", filters)
+        if self.sort is not None:
+            key = self.sort.removeprefix("-")
+            if key not in self.metrics and key not in self.dimensions:
+                raise RequestError("sort", f"{key!r} is not a requested metric or dimension")
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int):
+            raise RequestError("limit", "must be an integer")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise RequestError("limit", f"must be between 1 and {MAX_LIMIT}")
+
+
+@dataclass
+class _Sql:
+    """SQL text with its parameters, appended in textual order."""
+
+    parts: list[str] = field(default_factory=list)
+    params: list[object] = field(default_factory=list)
+
+    def add(self, text: str, *params: object) -> _Sql:
+        self.parts.append(text)
+        self.params.extend(params)
+        return self
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    metrics: dict[str, Metric]  # requested name -> definition
+    atoms: dict[str, Atom]
+    event_names: dict[str, str]  # atom -> event name (a parameter)
+
+
+def _plan(request: AggregateRequest) -> _Plan:
+    metrics: dict[str, Metric] = {}
+    atoms: dict[str, Atom] = {}
+    event_names: dict[str, str] = {}
+    for name in request.metrics:
+        if name in METRICS:
+            metric = METRICS[name]
+            for atom in metric.atoms:
+                atoms[atom] = ATOMS[atom]
+        else:
+            atom_name = f"n_event_{len(event_names)}"
+            event_names[atom_name] = name.removeprefix(EVENT_PREFIX)
+            atoms[atom_name] = event_atom(atom_name)
+            metric = event_metric(name, atom_name)
+        metrics[name] = metric
+    return _Plan(metrics, atoms, event_names)
+
+
+def costs_joinable(request: AggregateRequest) -> bool:
+    """Whether every requested dimension and filter has a column in the costs table."""
+    names = [*request.dimensions, *request.filters]
+    return all(DIMENSIONS[name].cost is not None for name in names)
+
+
+def _dim_sql(base: str, name: str) -> str:
+    dim = DIMENSIONS[name]
+    sql = {"touch": dim.touch, "install": dim.install, "activity": dim.activity}.get(base)
+    if sql is None:
+        assert dim.cost is not None  # cost is only planned when every dimension has a column
+        sql = dim.cost
+    return sql
+
+
+def _range(request: AggregateRequest) -> tuple[datetime, datetime]:
+    start = datetime.combine(request.date_from, time(), UTC)
+    return start, datetime.combine(request.date_to, time(), UTC) + timedelta(days=1)
+
+
+def _retention_join() -> str:
+    age = "epoch_ms(o.event_time) - epoch_ms(j.event_time)"
+    flags = ", ".join(
+        f"bool_or({age} >= {n * DAY_MS} AND {age} < {(n + 1) * DAY_MS}) AS d{n}"
+        for n in RETENTION_DAYS
+    )
+    return (
+        f" LEFT JOIN (SELECT o.install_event_id AS iid, {flags} FROM events o"
+        " JOIN events j ON j.app_id = o.app_id AND j.event_id = o.install_event_id"
+        " AND j.type = 'install' WHERE o.app_id = ? AND o.type = 'open' GROUP BY 1) r"
+        " ON r.iid = i.event_id"
+    )
+
+
+def _base_select(
+    sql: _Sql, base: str, request: AggregateRequest, plan: _Plan, dims: Sequence[str]
+) -> None:
+    columns = [f"{_dim_sql(base, name)} AS d{k}" for k, name in enumerate(dims)]
+    sql.add("SELECT " + "".join(f"{column}, " for column in columns))
+    atoms = [atom for atom in plan.atoms.values() if atom.base == base]
+    for k, atom in enumerate(atoms):
+        sql.add(", " if k else "")
+        if atom.name in plan.event_names:
+            sql.add(f"{atom.sql} AS {atom.name}", plan.event_names[atom.name])
+        else:
+            sql.add(f"{atom.sql} AS {atom.name}")
+    start, end = _range(request)
+    if base == "touch":
+        sql.add(
+            " FROM events t WHERE t.app_id = ? AND t.type IN ('click', 'impression')"
+            " AND t.event_time >= ? AND t.event_time < ?",
+            request.app_id,
+            start,
+            end,
+        )
+    elif base == "install":
+        sql.add(" FROM events i")
+        if any(atom.needs_retention for atom in atoms):
+            sql.add(_retention_join(), request.app_id)
+        sql.add(
+            " WHERE i.app_id = ? AND i.type = 'install' AND i.event_time >= ? AND i.event_time < ?",
+            request.app_id,
+            start,
+            end,
+        )
+    elif base == "activity":
+        sql.add(
+            " FROM events a JOIN events i"
+            " ON i.app_id = a.app_id AND i.event_id = a.install_event_id"
+            " WHERE a.app_id = ? AND a.type IN ('open', 'event') AND i.type = 'install'"
+            " AND i.attribution IS DISTINCT FROM 'blocked'"
+            " AND i.event_time >= ? AND i.event_time < ?",
+            request.app_id,
+            start,
+            end,
+        )
+    else:
+        sql.add(
+            " FROM costs c WHERE c.app_id = ? AND c.date BETWEEN ? AND ?",
+            request.app_id,
+            request.date_from,
+            request.date_to,
+        )
+    for name, values in request.filters.items():
+        marks = ", ".join("?" for _ in values)
+        sql.add(f" AND {_dim_sql(base, name)} IN ({marks})", *values)
+    if dims:
+        sql.add(" GROUP BY " + ", ".join(str(k + 1) for k in range(len(dims))))
+
+
+def build_sql(
+    request: AggregateRequest, dims: Sequence[str], costs_table: bool, order: bool = True
+) -> tuple[str, list[object]] | None:
+    """SQL and parameters for `request` grouped by `dims`; None when no base is queryable.
+
+    `costs_table` says whether the store has a `costs` table; `order` adds sorting and the
+    limit (rows), without it the query is for totals.
+    """
+    plan = _plan(request)
+    with_cost = costs_table and costs_joinable(request)
+    bases = [
+        base
+        for base in _BASE_ORDER
+        if any(atom.base == base for atom in plan.atoms.values()) and (base != "cost" or with_cost)
+    ]
+    if not bases:
+        return None
+    sql = _Sql().add("WITH u AS (")
+    for k, base in enumerate(bases):
+        sql.add(" UNION ALL BY NAME " if k else "")
+        sql.add("(")
+        _base_select(sql, base, request, plan, dims)
+        sql.add(")")
+    dim_cols = [f"d{k}" for k in range(len(dims))]
+    sums = [
+        f"coalesce(sum({name}), 0) AS {name}"
+        if atom.base in bases
+        else f"CAST(NULL AS DOUBLE) AS {name}"
+        for name, atom in plan.atoms.items()
+    ]
+    group = f" GROUP BY {', '.join(dim_cols)}" if dims else ""
+    sql.add(f"), g AS (SELECT {', '.join(dim_cols + sums)} FROM u{group})")
+    outputs = [f"{metric.sql} AS m{k}" for k, metric in enumerate(plan.metrics.values())]
+    sql.add(f" SELECT {', '.join(dim_cols + outputs)} FROM g")
+    if order:
+        keys = []
+        if request.sort is not None:
+            name = request.sort.removeprefix("-")
+            column = (
+                f"m{request.metrics.index(name)}"
+                if name in request.metrics
+                else f"d{request.dimensions.index(name)}"
+            )
+            keys.append(f"{column} {'DESC' if request.sort.startswith('-') else 'ASC'} NULLS LAST")
+        keys += [f"{column} ASC NULLS LAST" for column in dim_cols]
+        if keys:
+            sql.add(" ORDER BY " + ", ".join(keys))
+        sql.add(" LIMIT ?", request.limit)
+    return sql.text(), sql.params
+
+
+def has_costs_table(store: QueryStore) -> bool:
+    """Whether the store holds a `costs` table (costs are optional)."""
+    table = store.query(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?", ["costs"]
+    )
+    return bool(table.column("n")[0].as_py())
+
+
+def _value(metric: Metric, value: Any) -> Any:
+    if value is None:
+        return None
+    return int(value) if metric.format == "integer" else float(value)
+
+
+def _key(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def run_aggregate(store: QueryStore, request: AggregateRequest) -> dict[str, Any]:
+    """Answer `request`: `{"rows": [{dimension: value, metric: value}], "totals": {...}}`.
+
+    Totals are computed over every row the filters select, not only the `limit` returned.
+    """
+    plan = _plan(request)
+    costs_table = has_costs_table(store)
+    metrics = list(plan.metrics.values())
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, Any] = {name: None for name in request.metrics}
+    built = build_sql(request, request.dimensions, costs_table)
+    if built is not None:
+        table = store.query(*built)
+        for record in table.to_pylist():
+            row = {name: _key(record[f"d{k}"]) for k, name in enumerate(request.dimensions)}
+            for k, metric in enumerate(metrics):
+                row[request.metrics[k]] = _value(metric, record[f"m{k}"])
+            rows.append(row)
+        built_totals = build_sql(request, (), costs_table, order=False)
+        assert built_totals is not None
+        (total,) = store.query(*built_totals).to_pylist()
+        totals = {
+            request.metrics[k]: _value(metric, total[f"m{k}"]) for k, metric in enumerate(metrics)
+        }
+    return {"rows": rows, "totals": totals}

@@ -1,0 +1,94 @@
+"""Simulated traffic streamed through a real server, stored as DuckDB files to report on.
+
+Two copies of the server's events file: `plain` as the server left it (no costs table) and
+`costed` with the simulator's cost rows loaded into a `costs` table and some installs marked
+`blocked` (fraud blocking is not built yet; the metrics layer must already keep them apart).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from attribo.bench.server import ServerProcess
+from attribo.sim import SimRun, load_params
+from attribo.sim.send import send_batches
+from helpers import wait_stored
+
+APP = "m.app"
+START = date(2026, 10, 1)
+DAYS = 35
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Paths of the two DuckDB files and their contents read back with plain SELECTs."""
+
+    plain: Path
+    costed: Path
+    events: pd.DataFrame  # of `costed` (with the blocked installs)
+    plain_events: pd.DataFrame
+    costs: pd.DataFrame
+
+
+def _load_costs(path: Path, rows: list[dict]) -> None:
+    frame = pd.DataFrame(rows)
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    with duckdb.connect(str(path)) as conn:
+        conn.register("incoming", frame)
+        conn.execute(
+            "CREATE TABLE costs AS SELECT CAST(date AS DATE) AS date, app_id, network, campaign,"
+            " adset, ad, country, CAST(spend AS DOUBLE) AS spend, currency,"
+            " CAST(spend AS DOUBLE) AS spend_usd, CAST(impressions AS BIGINT) AS impressions,"
+            " CAST(clicks AS BIGINT) AS clicks FROM incoming"
+        )
+        # Fraud blocking arrives later: block a third of the fraud network's installs here.
+        conn.execute(
+            "UPDATE events SET attribution = 'blocked' WHERE type = 'install'"
+            " AND attributed_network = 'clickhub_media' AND hash(event_id) % 3 = 0"
+        )
+
+
+def _read(path: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        return conn.execute(sql).df()
+
+
+def build_report_data(root: Path) -> ReportData:
+    """Stream the simulation into a server, stop it, and prepare both files under `root`."""
+    data_dir = root / "data"
+    params = load_params(installs=2000, days=DAYS, seed=3, app_ids=(APP,), start=START)
+    server = ServerProcess(data_dir).start()
+    try:
+        made = server.create_app(APP)
+        with SimRun(params) as run:
+            report = send_batches(
+                run.event_batches(),
+                server.url,
+                {APP: made["ingest_key"]},
+                {APP: made["signing_secret"]},
+            )
+            cost_rows = run.cost_rows()
+        assert report.accepted > 5_000 and not report.errors
+        wait_stored(server)
+    finally:
+        assert server.stop() == 0
+    plain, costed = root / "plain.duckdb", root / "costed.duckdb"
+    shutil.copy(data_dir / "events.duckdb", plain)
+    shutil.copy(data_dir / "events.duckdb", costed)
+    _load_costs(costed, cost_rows)
+    costs = _read(costed, "SELECT * FROM costs")
+    costs["date"] = costs["date"].dt.date
+    return ReportData(
+        plain=plain,
+        costed=costed,
+        events=_read(costed, "SELECT * FROM events"),
+        plain_events=_read(plain, "SELECT * FROM events"),
+        costs=costs,
+    )

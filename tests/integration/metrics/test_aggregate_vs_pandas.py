@@ -1,0 +1,233 @@
+"""Every metric and dimension of `run_aggregate` against an independent pandas computation.
+
+The data is a simulated fortnight streamed through a real server (see conftest.py); the
+reference (`metrics_reference.py`) reads the events with a plain `SELECT *` and computes
+with pandas `groupby`, sharing no SQL with the metrics layer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from datetime import date
+from typing import Any
+
+import pytest
+
+if importlib.util.find_spec("pandas") is None and os.environ.get("CI") != "true":
+    # pandas is test-only (the `dev` extra should list it); CI fails on the import below.
+    pytest.skip("pandas is not installed (pip install pandas)", allow_module_level=True)
+
+from metrics_data import APP, DAYS, START, ReportData
+from metrics_reference import compute
+
+from attribo.metrics import DIMENSIONS, METRICS, AggregateRequest, run_aggregate
+from attribo.store.duckdb import DuckDBStore
+
+DATE_TO = date.fromordinal(START.toordinal() + DAYS - 1)
+REL = 1e-9
+FILTERS: list[dict[str, list[str]] | None] = [
+    None,
+    {"country": ["US", "DE", "IN"]},
+    {"network": ["meta", "organic", "google_ads"]},
+    {"platform": ["ios"]},
+]
+
+
+@pytest.fixture(scope="module")
+def costed(report_data: ReportData):
+    store = DuckDBStore(report_data.costed, threads=2)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def plain(report_data: ReportData):
+    store = DuckDBStore(report_data.plain, threads=2)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def event_names(report_data: ReportData) -> list[str]:
+    names = report_data.events.loc[report_data.events["type"] == "event", "name"]
+    return [*names.value_counts().index[:3], "no_such_event"]
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if actual is None or expected is None:
+        return actual is None and expected is None
+    return math.isclose(actual, expected, rel_tol=REL, abs_tol=1e-12)
+
+
+def _check(result: dict, expected_rows: dict, expected_totals: dict, dims: list[str]) -> None:
+    got = {tuple(row[d] for d in dims): row for row in result["rows"]}
+    assert len(got) == len(result["rows"]), "duplicate dimension values"
+    expected = {
+        tuple(v.isoformat() if isinstance(v, date) else v for v in key): values
+        for key, values in expected_rows.items()
+    }
+    assert set(got) == set(expected)
+    for key, values in expected.items():
+        for metric, value in values.items():
+            assert _same(got[key][metric], value), (key, metric, got[key][metric], value)
+    for metric, value in expected_totals.items():
+        assert _same(result["totals"][metric], value), (metric, result["totals"][metric], value)
+
+
+def _request(metrics, dims, filters, **extra) -> AggregateRequest:
+    return AggregateRequest(
+        app_id=APP,
+        metrics=tuple(metrics),
+        dimensions=tuple(dims),
+        date_from=START,
+        date_to=DATE_TO,
+        filters={k: tuple(v) for k, v in (filters or {}).items()},
+        **{"limit": 10_000, **extra},
+    )
+
+
+def test_the_data_has_what_the_metrics_need(report_data: ReportData) -> None:
+    events = report_data.events
+    installs = events[events["type"] == "install"]
+    assert set(installs["attribution"]) == {"attributed", "organic", "blocked"}
+    assert (events["revenue"] > 0).sum() > 10
+    assert (events["type"] == "open").sum() > 1_000
+    assert len(report_data.costs) > 100
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f or {}) or "unfiltered")
+@pytest.mark.parametrize("dimension", [None, *DIMENSIONS])
+def test_every_metric_by_every_dimension(
+    report_data: ReportData, costed: DuckDBStore, event_names, dimension, filters
+) -> None:
+    metrics = [*METRICS, *(f"event:{name}" for name in event_names)]
+    dims = [dimension] if dimension else []
+    result = run_aggregate(costed, _request(metrics, dims, filters))
+    rows, totals = compute(
+        report_data.events, report_data.costs, APP, metrics, dims, START, DATE_TO, filters
+    )
+    assert result["rows"], "an empty report proves nothing"
+    _check(result, rows, totals, dims)
+
+
+@pytest.mark.parametrize("metric", [*METRICS, "event:purchase"])
+def test_each_metric_alone_by_network_and_campaign(
+    report_data: ReportData, costed: DuckDBStore, metric
+) -> None:
+    dims = ["network", "campaign"]
+    result = run_aggregate(costed, _request([metric], dims, None))
+    rows, totals = compute(
+        report_data.events, report_data.costs, APP, [metric], dims, START, DATE_TO
+    )
+    _check(result, rows, totals, dims)
+
+
+@pytest.mark.parametrize(
+    "dims",
+    [["network", "install_date"], ["country", "platform", "event_date:week"], ["campaign", "ad"]],
+)
+def test_without_a_costs_table_cost_metrics_are_null(
+    report_data: ReportData, plain: DuckDBStore, dims
+) -> None:
+    metrics = ["installs", "cost", "cpi", "cpm", "roas", "roas_d7", "revenue", "retention_d1"]
+    result = run_aggregate(plain, _request(metrics, dims, {"country": ["US", "GB"]}))
+    rows, totals = compute(
+        report_data.plain_events,
+        None,
+        APP,
+        metrics,
+        dims,
+        START,
+        DATE_TO,
+        {"country": ["US", "GB"]},
+    )
+    _check(result, rows, totals, dims)
+    assert all(row["cost"] is None for row in result["rows"]) and result["totals"]["cost"] is None
+
+
+def test_cost_joins_at_the_requested_level_and_only_where_costs_have_the_columns(
+    costed: DuckDBStore, report_data: ReportData
+) -> None:
+    costs = report_data.costs
+    in_range = costs[(costs["date"] >= START) & (costs["date"] <= DATE_TO)]
+    total = run_aggregate(costed, _request(["cost"], [], None))["totals"]["cost"]
+    assert total == pytest.approx(in_range["spend_usd"].sum(), rel=REL)
+    by_ad = run_aggregate(costed, _request(["cost", "installs"], ["ad", "country"], None))
+    assert sum(r["cost"] for r in by_ad["rows"]) == pytest.approx(total, rel=REL)
+    by_platform = run_aggregate(costed, _request(["cost", "installs"], ["platform"], None))
+    assert all(r["cost"] is None for r in by_platform["rows"])
+    assert by_platform["totals"]["cost"] is None  # the breakdown cannot carry cost at all
+
+
+@pytest.mark.parametrize("dims", [["network"], ["country", "install_date:week"], ["site"]])
+def test_totals_are_over_all_rows_not_only_the_limited_ones(costed: DuckDBStore, dims) -> None:
+    additive = [
+        "clicks",
+        "impressions",
+        "installs",
+        "organic_installs",
+        "blocked_installs",
+        "revenue",
+        "sessions",
+        "cost",
+        "event:purchase",
+    ]
+    ratios = {
+        "ctr": ("clicks", "impressions"),
+        "cpi": ("cost", "installs"),
+        "arpu": ("revenue", "installs"),
+        "conversion_rate": ("installs", "clicks"),
+    }
+    metrics = [*additive, *ratios]
+    full = run_aggregate(costed, _request(metrics, dims, None))
+    top = run_aggregate(costed, _request(metrics, dims, None, sort="-installs", limit=3))
+    assert len(top["rows"]) == 3 and len(full["rows"]) > 3
+    assert top["totals"] == full["totals"]
+    assert [r["installs"] for r in top["rows"]] == sorted(
+        (r["installs"] for r in full["rows"]), reverse=True
+    )[:3]
+    for metric in additive:
+        values = [r[metric] for r in full["rows"]]
+        expected = None if None in values else sum(values)
+        assert _same(full["totals"][metric], expected), metric
+    totals = full["totals"]
+    for metric, (num, den) in ratios.items():
+        expected = None if totals[num] is None or not totals[den] else totals[num] / totals[den]
+        assert _same(totals[metric], expected), metric
+
+
+INJECTIONS = [
+    "US') OR 1=1 --",
+    "US' OR '1'='1",
+    "x'; DROP TABLE events; --",
+    '" OR ""="',
+    "US%",
+]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_injection_in_filter_values_is_just_a_value(costed: DuckDBStore, value: str) -> None:
+    metrics = ["installs", "clicks", "revenue", "cost", f"event:{value}"]
+    result = run_aggregate(costed, _request(metrics, ["network"], {"country": [value]}))
+    assert result["rows"] == []
+    assert result["totals"] == {
+        "installs": 0,
+        "clicks": 0,
+        "revenue": 0.0,
+        "cost": 0.0,
+        f"event:{value}": 0,
+    }
+    injected_app = AggregateRequest(
+        app_id=value, metrics=("installs",), date_from=START, date_to=DATE_TO
+    )
+    assert run_aggregate(costed, injected_app)["totals"] == {"installs": 0}
+    assert costed.count_events(APP) > 0  # nothing was dropped
+
+
+def test_a_filter_value_with_a_quote_matches_exactly(costed: DuckDBStore) -> None:
+    unfiltered = run_aggregate(costed, _request(["installs"], ["country"], None))
+    us = next(r for r in unfiltered["rows"] if r["country"] == "US")
+    both = run_aggregate(costed, _request(["installs"], [], {"country": ["US", "US' OR '1'='1"]}))
+    assert both["totals"]["installs"] == us["installs"]
