@@ -10,6 +10,7 @@ from attribo.log.base import Log
 from attribo.store.base import Store
 
 if TYPE_CHECKING:
+    from attribo.store.costs import CostSink
     from attribo.store.skan import DuckDBPostbackSink
 
 
@@ -50,3 +51,13 @@ def open_skan_sink(store: Store) -> DuckDBPostbackSink:
     if not isinstance(store, DuckDBStore):
         raise ValueError("SKAdNetwork postbacks need the embedded store for now")
     return DuckDBPostbackSink(store.side_cursor())
+
+
+def open_cost_sink(store: Store) -> CostSink:
+    """Daily spend rows, kept beside the events so reports can join them."""
+    from attribo.store.costs import CostSink
+    from attribo.store.duckdb import DuckDBStore
+
+    if not isinstance(store, DuckDBStore):
+        raise ValueError("cost ingestion needs the embedded store for now")
+    return CostSink(store.side_cursor())

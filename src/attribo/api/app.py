@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 
 from attribo.api.app_settings import app_settings_routes
 from attribo.api.attributions import attributions_routes
+from attribo.api.costs_routes import costs_routes
 from attribo.api.export import export_routes
 from attribo.api.management import management_routes
 from attribo.api.multitouch_report import multitouch_routes
@@ -25,7 +26,7 @@ from attribo.api.postback_feed import PostbackFeed
 from attribo.api.postback_routes import postback_routes
 from attribo.api.runtime import Runtime
 from attribo.api.skan_report import skan_report_routes
-from attribo.backends import open_skan_sink
+from attribo.backends import open_cost_sink, open_skan_sink
 from attribo.collector.http import HTTPError, json_response
 from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
@@ -35,6 +36,7 @@ from attribo.log.base import LogFailed
 from attribo.postbacks.dispatcher import PostbackDispatcher
 
 _log = logging.getLogger(__name__)
+COST_BODY_BYTES = 16 << 20  # 50,000 cost rows are about 9.4 MiB of JSON
 
 
 async def _freeze_long_lived(every_s: float = 10.0) -> None:
@@ -122,6 +124,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
         *skan_routes(ctx, skan_sink),
         *skan_report_routes(runtime.control, skan_sink),
         *postback_routes(runtime.control, dispatcher),
+        *costs_routes(runtime.control, open_cost_sink(runtime.store), COST_BODY_BYTES),
     ]
     app = Starlette(
         routes=routes,

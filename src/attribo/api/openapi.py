@@ -303,6 +303,26 @@ def _later_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
                 "responses": {"204": {"description": "deleted"}, **_errors(400, 401, 403, 404)},
             }
         },
+        "/v1/costs": {
+            "post": {
+                "summary": "Daily spend rows (JSON or CSV); idempotent per natural key",
+                "security": secured,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {"200": _ok("stored"), **_errors(400, 401, 403, 413, 415)},
+            },
+            "get": {
+                "summary": "Stored spend rows of an app",
+                "security": secured,
+                "parameters": [app, _query("from", "YYYY-MM-DD"), _query("to", "YYYY-MM-DD")],
+                "responses": {"200": _ok("rows"), **_errors(400, 401, 403)},
+            },
+        },
         "/v1/postbacks/deliveries": {
             "get": {
                 "summary": "The delivery log",
