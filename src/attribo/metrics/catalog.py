@@ -8,7 +8,9 @@ A metric is an expression over *atoms*; an atom is one aggregate over one *base*
   `install_event_id`); dimensions are the install's (its attribution, country, platform) so
   revenue, sessions and events count for the install cohort. Events of blocked installs and
   events that belong to no install are left out.
-- `cost`: rows of the `costs` table (`c`), dated by the cost date.
+- `cost`: rows of the `costs` table (`c`), dated by the cost date; a campaign, ad set, ad
+  or country the row leaves out (stored as '') is unknown (NULL), so spend reported only at
+  network level shows under an empty campaign rather than being spread over campaigns.
 
 The request's date range is an install-date range for `install` and `activity`, and the
 touch date / cost date for `touch` / `cost`. Days after install are 24-hour periods from
@@ -307,7 +309,7 @@ def _dimensions() -> dict[str, Dimension]:
             "t.campaign",
             "i.attributed_campaign",
             "i.attributed_campaign",
-            "c.campaign",
+            "nullif(c.campaign, '')",
             "Campaign of the touch, or credited to the install.",
         ),
         Dimension(
@@ -315,7 +317,7 @@ def _dimensions() -> dict[str, Dimension]:
             "t.adset",
             "i.attributed_adset",
             "i.attributed_adset",
-            "c.adset",
+            "nullif(c.adset, '')",
             "Ad set of the touch, or credited to the install.",
         ),
         Dimension(
@@ -323,7 +325,7 @@ def _dimensions() -> dict[str, Dimension]:
             "t.ad",
             "i.attributed_ad",
             "i.attributed_ad",
-            "c.ad",
+            "nullif(c.ad, '')",
             "Ad of the touch, or credited to the install.",
         ),
         Dimension(
@@ -339,7 +341,7 @@ def _dimensions() -> dict[str, Dimension]:
             "t.country",
             "i.country",
             "i.country",
-            "c.country",
+            "nullif(c.country, '')",
             "Country of the touch, or of the install (for its events too).",
         ),
     ]

@@ -13,11 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import msgspec
 import pandas as pd
 
 from attribo.bench.server import ServerProcess
 from attribo.sim import SimRun, load_params
 from attribo.sim.send import send_batches
+from attribo.store.costs import CostRow, create_costs_table, upsert_costs
 from helpers import wait_stored
 
 APP = "m.app"
@@ -36,17 +38,28 @@ class ReportData:
     costs: pd.DataFrame
 
 
+# Spend some networks report only coarsely (no ad, or no campaign and country), in EUR.
+COARSE_COSTS = [
+    {"date": "2026-10-03", "app_id": APP, "network": "tiktok", "spend": 50.0, "currency": "EUR"},
+    {
+        "date": "2026-10-04",
+        "app_id": APP,
+        "network": "meta",
+        "campaign": "meta_ua_broad_1",
+        "country": "US",
+        "spend": 12.5,
+        "currency": "USD",
+        "impressions": 900,
+        "clicks": 20,
+    },
+]
+
+
 def _load_costs(path: Path, rows: list[dict]) -> None:
-    frame = pd.DataFrame(rows)
-    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    rows = [*rows, *COARSE_COSTS]
     with duckdb.connect(str(path)) as conn:
-        conn.register("incoming", frame)
-        conn.execute(
-            "CREATE TABLE costs AS SELECT CAST(date AS DATE) AS date, app_id, network, campaign,"
-            " adset, ad, country, CAST(spend AS DOUBLE) AS spend, currency,"
-            " CAST(spend AS DOUBLE) AS spend_usd, CAST(impressions AS BIGINT) AS impressions,"
-            " CAST(clicks AS BIGINT) AS clicks FROM incoming"
-        )
+        create_costs_table(conn)
+        upsert_costs(conn, msgspec.convert(rows, list[CostRow]))
         # Fraud blocking arrives later: block a third of the fraud network's installs here.
         conn.execute(
             "UPDATE events SET attribution = 'blocked' WHERE type = 'install'"
@@ -83,6 +96,8 @@ def build_report_data(root: Path) -> ReportData:
     shutil.copy(data_dir / "events.duckdb", plain)
     shutil.copy(data_dir / "events.duckdb", costed)
     _load_costs(costed, cost_rows)
+    with duckdb.connect(str(plain)) as conn:  # the server may create an empty one
+        conn.execute("DROP TABLE IF EXISTS costs")
     costs = _read(costed, "SELECT * FROM costs")
     costs["date"] = costs["date"].dt.date
     return ReportData(

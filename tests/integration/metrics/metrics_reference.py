@@ -213,6 +213,8 @@ def _compute(events, costs, joinable, app_id, metrics, dims, date_from, date_to,
         )
     if "cost" in bases and joinable:
         frame = costs[(costs["app_id"] == app_id)].copy()
+        for column in ("campaign", "adset", "ad", "country"):  # '' = not reported
+            frame[column] = frame[column].where(frame[column] != "", None)
         frame["day"] = pd.to_datetime(frame["date"]).dt.date
         frame = frame[(frame["day"] >= date_from) & (frame["day"] <= date_to)]
         frame = _apply_filters(

@@ -231,3 +231,34 @@ def test_a_filter_value_with_a_quote_matches_exactly(costed: DuckDBStore) -> Non
     us = next(r for r in unfiltered["rows"] if r["country"] == "US")
     both = run_aggregate(costed, _request(["installs"], [], {"country": ["US", "US' OR '1'='1"]}))
     assert both["totals"]["installs"] == us["installs"]
+
+
+@pytest.mark.parametrize(
+    ("dims", "filters"),
+    [
+        (["network", "campaign", "country"], {"country": ["US", "BR"], "network": ["meta"]}),
+        (["install_date", "network"], {"platform": ["android"], "country": ["IN", "US"]}),
+        (["event_date:month", "platform"], None),
+        (["adset", "ad", "install_date:week"], {"campaign": ["meta_ua_broad_1", "nope"]}),
+        (["app", "site", "event_date"], {"site": ["no-such-site"]}),
+    ],
+)
+def test_several_dimensions_filters_and_a_part_of_the_period(
+    report_data: ReportData, costed: DuckDBStore, event_names, dims, filters
+) -> None:
+    metrics = [*METRICS, *(f"event:{name}" for name in event_names)]
+    date_from, date_to = date(2026, 10, 5), date(2026, 10, 19)
+    request = AggregateRequest(
+        app_id=APP,
+        metrics=tuple(metrics),
+        dimensions=tuple(dims),
+        date_from=date_from,
+        date_to=date_to,
+        filters={k: tuple(v) for k, v in (filters or {}).items()},
+        limit=10_000,
+    )
+    result = run_aggregate(costed, request)
+    rows, totals = compute(
+        report_data.events, report_data.costs, APP, metrics, dims, date_from, date_to, filters
+    )
+    _check(result, rows, totals, dims)
