@@ -380,3 +380,22 @@ DIMENSIONS: dict[str, Dimension] = _dimensions()
 def lookup_metric(name: str) -> Metric | None:
     """The catalogue's metric of that name (not `event:<name>`, which is built per request)."""
     return METRICS.get(name)
+
+
+def describe_catalogue() -> dict[str, list[dict[str, str]]]:
+    """The catalogue as JSON-ready lists (what `GET /v1/metrics` answers)."""
+    metrics = [
+        {"name": m.name, "format": m.format, "description": m.description} for m in METRICS.values()
+    ]
+    metrics.append(
+        {
+            "name": f"{EVENT_PREFIX}<name>",
+            "format": "integer",
+            "description": EVENT_METRIC_DESCRIPTION,
+        }
+    )
+    dimensions = [
+        {"name": d.name, "description": d.description, "in_costs": str(d.cost is not None).lower()}
+        for d in DIMENSIONS.values()
+    ]
+    return {"metrics": metrics, "dimensions": dimensions}

@@ -262,3 +262,12 @@ def test_several_dimensions_filters_and_a_part_of_the_period(
         report_data.events, report_data.costs, APP, metrics, dims, date_from, date_to, filters
     )
     _check(result, rows, totals, dims)
+
+
+def test_sort_by_a_dimension_or_a_metric_ascending(costed: DuckDBStore) -> None:
+    by_country = run_aggregate(costed, _request(["installs"], ["country"], None, sort="country"))
+    countries = [r["country"] for r in by_country["rows"]]
+    assert countries == sorted(countries, key=lambda c: (c is None, c))
+    by_revenue = run_aggregate(costed, _request(["revenue"], ["campaign"], None, sort="revenue"))
+    revenue = [r["revenue"] for r in by_revenue["rows"]]
+    assert revenue == sorted(revenue)
