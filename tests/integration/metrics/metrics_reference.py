@@ -124,9 +124,11 @@ def compute(
         for d in [*dims, *filters]
     )
     rows = _compute(events, costs, with_cost, app_id, metrics, dims, date_from, date_to, filters)
-    (totals,) = _compute(
+    everything = _compute(
         events, costs, with_cost, app_id, metrics, [], date_from, date_to, filters
-    ).values()
+    )
+    # No base at all (only cost metrics, cost not joinable): nothing is known.
+    totals = everything.get((), _metrics({}, metrics, False))
     return rows, totals
 
 

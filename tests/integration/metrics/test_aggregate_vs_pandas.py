@@ -14,6 +14,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 if importlib.util.find_spec("pandas") is None and os.environ.get("CI") != "true":
     # pandas is test-only (the `dev` extra should list it); CI fails on the import below.
@@ -271,3 +273,52 @@ def test_sort_by_a_dimension_or_a_metric_ascending(costed: DuckDBStore) -> None:
     by_revenue = run_aggregate(costed, _request(["revenue"], ["campaign"], None, sort="revenue"))
     revenue = [r["revenue"] for r in by_revenue["rows"]]
     assert revenue == sorted(revenue)
+
+
+FILTER_VALUES = {
+    "country": ["US", "DE", "IN", "BR", "GB", "ZZ"],
+    "network": ["meta", "organic", "google_ads", "tiktok", "clickhub_media"],
+    "platform": ["ios", "android"],
+    "campaign": ["meta_ua_broad_1", "google_ads_ua_broad_2", "none"],
+}
+
+
+@st.composite
+def _random_requests(draw: st.DrawFn) -> tuple[list[str], list[str], dict, date, date]:
+    metrics = draw(
+        st.lists(st.sampled_from([*METRICS, "event:purchase"]), min_size=1, max_size=6, unique=True)
+    )
+    dims = draw(st.lists(st.sampled_from(list(DIMENSIONS)), max_size=3, unique=True))
+    filter_dims = draw(st.lists(st.sampled_from(list(FILTER_VALUES)), max_size=2, unique=True))
+    filters = {
+        d: draw(st.lists(st.sampled_from(FILTER_VALUES[d]), min_size=1, max_size=3, unique=True))
+        for d in filter_dims
+    }
+    first = draw(st.integers(0, DAYS - 1))
+    last = draw(st.integers(first, DAYS - 1))
+    return (
+        metrics,
+        dims,
+        filters,
+        date.fromordinal(START.toordinal() + first),
+        date.fromordinal(START.toordinal() + last),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_random_requests())
+def test_random_requests_agree_with_pandas(report_data: ReportData, costed: DuckDBStore, case):
+    metrics, dims, filters, date_from, date_to = case
+    request = AggregateRequest(
+        app_id=APP,
+        metrics=tuple(metrics),
+        dimensions=tuple(dims),
+        date_from=date_from,
+        date_to=date_to,
+        filters={k: tuple(v) for k, v in filters.items()},
+        limit=10_000,
+    )
+    rows, totals = compute(
+        report_data.events, report_data.costs, APP, metrics, dims, date_from, date_to, filters
+    )
+    _check(run_aggregate(costed, request), rows, totals, dims)
