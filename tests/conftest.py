@@ -12,6 +12,11 @@ from attribo.bench.server import ServerProcess
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Servers started by tests inherit these: the suites fire hundreds of admin requests and bad
+# keys a second on purpose. The limiter itself is tested with its own budgets in tests/unit/api.
+os.environ.setdefault("ATTRIBO_RATE_LIMIT_API_PER_S", "1000000")
+os.environ.setdefault("ATTRIBO_RATE_LIMIT_UNKNOWN_PER_S", "1000000")
+
 
 @pytest.fixture(scope="session")
 def datasets_dir() -> Path:

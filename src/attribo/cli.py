@@ -134,6 +134,7 @@ def keys_create(
     """Create an API key and print it once, alone on stdout."""
     from attribo.backends import open_control
     from attribo.control import ROLES, ControlError
+    from attribo.control.keys import display_prefix
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}", param_hint="--role")
@@ -141,6 +142,14 @@ def keys_create(
     control = open_control(settings)
     try:
         key = control.create_key(role, app_id)
+        control.audit.record(
+            "key.create",
+            actor_key=None,
+            actor_role=None,
+            app_id=app_id,
+            target_id=display_prefix(key),
+            details={"role": role, "via": "cli"},
+        )
     except (ControlError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

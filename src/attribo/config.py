@@ -6,6 +6,7 @@ A bad value fails loudly at start-up, naming the setting.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -49,6 +50,15 @@ class Settings:
     pipeline_idle_ms: int = field(
         default=200, metadata={"help": "how long the pipeline sleeps when the log has no news"}
     )
+    rate_limit_ingest_per_s: float = field(
+        default=20_000.0, metadata={"help": "requests per second per ingest key (burst: 2x)"}
+    )
+    rate_limit_api_per_s: float = field(
+        default=50.0, metadata={"help": "requests per second per admin or analyst key (burst: 2x)"}
+    )
+    rate_limit_unknown_per_s: float = field(
+        default=1.0, metadata={"help": "requests per second per client IP with an unknown key"}
+    )
     store_threads: int = field(
         default=0,
         metadata={"help": "threads the store may use; 0: all cores but one (kept for ingest)"},
@@ -62,6 +72,13 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
             if isinstance(raw, bool):
                 raise ValueError
             return int(raw)
+        if kind in (float, "float"):
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(raw)
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError
+            return value
         if kind in (bool, "bool"):
             if isinstance(raw, bool):
                 return raw

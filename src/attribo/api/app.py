@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 
 from attribo.api.app_settings import app_settings_routes
 from attribo.api.attributions import attributions_routes
+from attribo.api.audit_routes import audit_routes
 from attribo.api.costs_routes import costs_routes
 from attribo.api.export import export_routes
 from attribo.api.management import management_routes
@@ -24,6 +25,7 @@ from attribo.api.multitouch_report import multitouch_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
 from attribo.api.postback_feed import PostbackFeed
 from attribo.api.postback_routes import postback_routes
+from attribo.api.ratelimit import RateLimit, RateLimitSettings
 from attribo.api.runtime import Runtime
 from attribo.api.skan_report import skan_report_routes
 from attribo.backends import open_cost_sink, open_skan_sink
@@ -31,6 +33,7 @@ from attribo.collector.http import HTTPError, json_response
 from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
 from attribo.collector.skan_routes import skan_routes
+from attribo.config import Settings
 from attribo.events.validate import FieldError
 from attribo.log.base import LogFailed
 from attribo.postbacks.dispatcher import PostbackDispatcher
@@ -125,6 +128,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
         *skan_report_routes(runtime.control, skan_sink),
         *postback_routes(runtime.control, dispatcher),
         *costs_routes(runtime.control, open_cost_sink(runtime.store), COST_BODY_BYTES),
+        *audit_routes(runtime.control),
     ]
     app = Starlette(
         routes=routes,
@@ -135,4 +139,18 @@ def build_app(runtime: Runtime) -> ASGIApp:
             LogFailed: log_failed,
         },
     )
-    return IngestFront(ctx, app)
+    return RateLimit(IngestFront(ctx, app), runtime.control, rate_limits(runtime.settings))
+
+
+def rate_limits(settings: Settings) -> RateLimitSettings:
+    """Budgets per role from the settings; bursts are twice the rate (ten for unknown keys)."""
+    return RateLimitSettings(
+        ingest_rate=settings.rate_limit_ingest_per_s,
+        ingest_burst=max(1, int(2 * settings.rate_limit_ingest_per_s)),
+        analyst_rate=settings.rate_limit_api_per_s,
+        analyst_burst=max(1, int(2 * settings.rate_limit_api_per_s)),
+        admin_rate=settings.rate_limit_api_per_s,
+        admin_burst=max(1, int(2 * settings.rate_limit_api_per_s)),
+        unknown_key_rate=settings.rate_limit_unknown_per_s,
+        unknown_key_burst=max(10, int(2 * settings.rate_limit_unknown_per_s)),
+    )

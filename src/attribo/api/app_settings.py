@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from attribo.api.auth import require_app_scope, require_key
+from attribo.api.auth import audit, require_app_scope, require_key
 from attribo.attribution.live import LiveAttributor
 from attribo.attribution.settings import settings_from_mapping
 from attribo.attribution.skan.schema import SETTINGS_KEY, load_schema
@@ -57,6 +57,7 @@ def app_settings_routes(
             raise bad_field("allow_private_postbacks", "expected true or false")
         app = control.set_app_settings(app_id, body)
         attributor.set_settings(app_id, rules)
+        audit(control, request, "settings.update", app_id=app_id, details={"keys": sorted(body)})
         return json_response({"app_id": app_id, "settings": app.settings})
 
     return [Route("/v1/apps/{app_id}/settings", put_settings, methods=["PUT"])]

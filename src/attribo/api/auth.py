@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 
 from attribo.collector.http import bad_field, bearer_key
@@ -36,3 +38,25 @@ def readable_app(control: ControlPlane, request: Request) -> str:
         raise bad_field("app_id", "app_id is required")
     require_app_scope(key, app_id)
     return app_id
+
+
+def audit(
+    control: ControlPlane,
+    request: Request,
+    action: str,
+    *,
+    app_id: str | None = None,
+    target_id: str | int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a management action that succeeded, with the caller's key prefix and role."""
+    key = bearer_key(request)
+    info = control.resolve_key(key)
+    control.audit.record(
+        action,
+        actor_key=key,
+        actor_role=info.role if info else None,
+        app_id=app_id,
+        target_id=target_id,
+        details=details,
+    )

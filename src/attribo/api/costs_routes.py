@@ -73,10 +73,11 @@ def costs_routes(control: ControlPlane, sink: CostStore, max_body_bytes: int) ->
         rows = await run_in_threadpool(sink.read, app_id, date_from, date_to)
         return json_response({"rows": rows})
 
-    return [
-        Route("/v1/costs", upload, methods=["POST"]),
-        Route("/v1/costs", read, methods=["GET"]),
-    ]
+    async def costs(request: Request) -> Response:
+        # One route for both methods, so a 405 names both in its Allow header.
+        return await (upload(request) if request.method == "POST" else read(request))
+
+    return [Route("/v1/costs", costs, methods=["GET", "POST"])]
 
 
 def _checked_rows(

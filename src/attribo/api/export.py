@@ -23,7 +23,7 @@ def parse_time(name: str, value: str | None) -> int | None:
     """Epoch milliseconds from epoch ms digits or an RFC 3339 string with an offset."""
     if value is None or value == "":
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit also takes "³" and "٣"
         if len(value) > 15:
             raise bad_field(name, "epoch milliseconds out of range")
         return int(value)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from attribo.api.auth import require_app_scope, require_key
+from attribo.api.auth import audit, require_app_scope, require_key
 from attribo.collector.http import HTTPError, bad_field, json_response, read_body
 from attribo.config import Settings
 from attribo.control import AppExists, ControlPlane
@@ -72,6 +72,7 @@ def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
             raise bad_field(
                 "app_id", f"app {body.app_id!r} already exists", 409, "conflict"
             ) from None
+        audit(control, request, "app.create", app_id=created.app_id, target_id=created.app_id)
         return json_response(
             {
                 "app_id": created.app_id,
@@ -95,6 +96,14 @@ def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
             ad=body.ad,
             retargeting=body.retargeting,
             deep_link=body.deep_link,
+        )
+        audit(
+            control,
+            request,
+            "link.create",
+            app_id=body.app_id,
+            target_id=link.link_id,
+            details={"network": body.network, "campaign": body.campaign},
         )
         base = str(request.base_url).rstrip("/")
         return json_response(

@@ -323,6 +323,18 @@ def _later_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
                 "responses": {"200": _ok("rows"), **_errors(400, 401, 403)},
             },
         },
+        "/v1/audit": {
+            "get": {
+                "summary": "Management actions, newest first (admin)",
+                "security": secured,
+                "parameters": [
+                    _query("app_id", "one app"),
+                    _query("since", "date or time"),
+                    _query("limit", "1-1000"),
+                ],
+                "responses": {"200": _ok("entries"), **_errors(400, 401, 403)},
+            }
+        },
         "/v1/postbacks/deliveries": {
             "get": {
                 "summary": "The delivery log",

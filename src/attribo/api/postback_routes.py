@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from attribo.api.auth import require_app_scope, require_key
+from attribo.api.auth import audit, require_app_scope, require_key
 from attribo.collector.http import HTTPError, bad_field, json_response, read_body
 from attribo.control import ControlPlane, DeliveryInfo, PostbackTemplateInfo
 from attribo.control.errors import UnknownApp
@@ -82,7 +82,7 @@ def _app_id_param(request: Request) -> str:
 def _limit_param(request: Request) -> int:
     """The optional `limit` query parameter (1..1000, default 100)."""
     raw = request.query_params.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= LIST_LIMIT_MAX:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= LIST_LIMIT_MAX:
         raise bad_field("limit", f"limit must be an integer from 1 to {LIST_LIMIT_MAX}")
     return int(raw)
 
@@ -111,6 +111,14 @@ def postback_routes(control: ControlPlane, dispatcher: PostbackDispatcher) -> li
             raise bad_field(exc.field, exc.message) from None
         except UnknownApp:
             raise bad_field("app_id", f"no app {decoded.app_id!r}", 404, "not_found") from None
+        audit(
+            control,
+            request,
+            "postback.create",
+            app_id=decoded.app_id,
+            target_id=created.id,
+            details={"network": decoded.network, "event": decoded.event},
+        )
         return json_response(template_json(created), 201)
 
     async def list_templates(request: Request) -> Response:
@@ -128,6 +136,7 @@ def postback_routes(control: ControlPlane, dispatcher: PostbackDispatcher) -> li
         if template is None or not _reaches(key.role, key.app_id, template.app_id):
             raise bad_field("template_id", "no such postback template", 404, "not_found")
         repo.delete_template(template_id)
+        audit(control, request, "postback.delete", app_id=template.app_id, target_id=template_id)
         return Response(status_code=204)
 
     async def list_deliveries(request: Request) -> Response:

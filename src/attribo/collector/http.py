@@ -43,7 +43,7 @@ def bad_field(field: str, message: str, status: int = 400, code: str = "invalid_
 def check_declared_length(declared: str | None, limit: int) -> None:
     """400 for a malformed Content-Length, 413 for one over `limit`, before reading."""
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise bad_field("Content-Length", "not a number")
         if int(declared) > limit:
             raise too_large(limit)

@@ -37,7 +37,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit alone also takes "³"
         return float(text)
     try:
         when = parsedate_to_datetime(text)

@@ -411,3 +411,13 @@ def test_ip_check_agrees_with_the_standard_library(text):
     except ValueError:
         expected = False
     assert is_ip_address(text) == expected
+
+
+@pytest.mark.parametrize("value", ["³", "١٢٣", "12³", "٣"])
+def test_export_times_refuse_non_ascii_digits(value):
+    from attribo.api.export import parse_time
+    from attribo.collector.http import HTTPError
+
+    with pytest.raises(HTTPError) as caught:
+        parse_time("since", value)
+    assert caught.value.status == 400 and caught.value.detail[0].field == "since"

@@ -86,3 +86,9 @@ def test_settings_are_validated_and_documented() -> None:
     names = [name for name, _default, help_text in postback_settings_table() if help_text]
     assert names == ["max_attempts", "base_delay_s", "max_delay_s", "max_retry_after_s",
                      "timeout_s", "concurrency", "poll_interval_s"]  # fmt: skip
+
+
+@given(st.text(max_size=12))
+def test_retry_after_never_raises_on_any_header(value: str) -> None:
+    result = parse_retry_after(value)  # "³" is a digit to str.isdigit, not to float()
+    assert result is None or result >= 0
