@@ -93,7 +93,7 @@ def _atoms() -> dict[str, Atom]:
             Atom(
                 f"n_retained_d{n}",
                 "install",
-                f"count(*) FILTER (WHERE {_NOT_BLOCKED} AND r.d{n})",
+                f"count(*) FILTER (WHERE {_NOT_BLOCKED} AND r.ret_d{n})",
                 needs_retention=True,
             )
         )

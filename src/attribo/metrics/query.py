@@ -182,21 +182,42 @@ def _range(request: AggregateRequest) -> tuple[datetime, datetime]:
 def _retention_join() -> str:
     age = "epoch_ms(o.event_time) - epoch_ms(j.event_time)"
     flags = ", ".join(
-        f"bool_or({age} >= {n * DAY_MS} AND {age} < {(n + 1) * DAY_MS}) AS d{n}"
+        f"bool_or({age} >= {n * DAY_MS} AND {age} < {(n + 1) * DAY_MS}) AS ret_d{n}"
         for n in RETENTION_DAYS
     )
     return (
         f" LEFT JOIN (SELECT o.install_event_id AS iid, {flags} FROM events o"
-        " JOIN events j ON j.app_id = o.app_id AND j.event_id = o.install_event_id"
-        " AND j.type = 'install' WHERE o.app_id = ? AND o.type = 'open' GROUP BY 1) r"
-        " ON r.iid = i.event_id"
+        " JOIN inst j ON j.event_id = o.install_event_id"
+        " WHERE o.app_id = ? AND o.type = 'open' GROUP BY 1) r ON r.iid = i.event_id"
     )
+
+
+def _filters(sql: _Sql, base: str, request: AggregateRequest) -> None:
+    for name, values in request.filters.items():
+        marks = ", ".join("?" for _ in values)
+        sql.add(f" AND {_dim_sql(base, name)} IN ({marks})", *values)
+
+
+def _installs_cte(sql: _Sql, request: AggregateRequest) -> None:
+    """`inst`: the installs of the request (range and filters), shared by the install bases."""
+    start, end = _range(request)
+    sql.add(
+        "inst AS (SELECT * FROM events i WHERE i.app_id = ? AND i.type = 'install'"
+        " AND i.event_time >= ? AND i.event_time < ?",
+        request.app_id,
+        start,
+        end,
+    )
+    _filters(sql, "install", request)
+    sql.add("), ")
 
 
 def _base_select(
     sql: _Sql, base: str, request: AggregateRequest, plan: _Plan, dims: Sequence[str]
 ) -> None:
     columns = [f"{_dim_sql(base, name)} AS d{k}" for k, name in enumerate(dims)]
+    if dims:
+        columns.append(f"GROUPING({', '.join(f'd{k}' for k in range(len(dims)))}) <> 0 AS total")
     sql.add("SELECT " + "".join(f"{column}, " for column in columns))
     atoms = [atom for atom in plan.atoms.values() if atom.base == base]
     for k, atom in enumerate(atoms):
@@ -205,8 +226,8 @@ def _base_select(
             sql.add(f"{atom.sql} AS {atom.name}", plan.event_names[atom.name])
         else:
             sql.add(f"{atom.sql} AS {atom.name}")
-    start, end = _range(request)
     if base == "touch":
+        start, end = _range(request)
         sql.add(
             " FROM events t WHERE t.app_id = ? AND t.type IN ('click', 'impression')"
             " AND t.event_time >= ? AND t.event_time < ?",
@@ -214,26 +235,17 @@ def _base_select(
             start,
             end,
         )
+        _filters(sql, base, request)
     elif base == "install":
-        sql.add(" FROM events i")
+        sql.add(" FROM inst i")
         if any(atom.needs_retention for atom in atoms):
             sql.add(_retention_join(), request.app_id)
-        sql.add(
-            " WHERE i.app_id = ? AND i.type = 'install' AND i.event_time >= ? AND i.event_time < ?",
-            request.app_id,
-            start,
-            end,
-        )
     elif base == "activity":
         sql.add(
-            " FROM events a JOIN events i"
-            " ON i.app_id = a.app_id AND i.event_id = a.install_event_id"
-            " WHERE a.app_id = ? AND a.type IN ('open', 'event') AND i.type = 'install'"
-            " AND i.attribution IS DISTINCT FROM 'blocked'"
-            " AND i.event_time >= ? AND i.event_time < ?",
+            " FROM events a JOIN inst i ON i.event_id = a.install_event_id"
+            " WHERE a.app_id = ? AND a.type IN ('open', 'event')"
+            " AND i.attribution IS DISTINCT FROM 'blocked'",
             request.app_id,
-            start,
-            end,
         )
     else:
         sql.add(
@@ -242,22 +254,35 @@ def _base_select(
             request.date_from,
             request.date_to,
         )
-    for name, values in request.filters.items():
-        marks = ", ".join("?" for _ in values)
-        sql.add(f" AND {_dim_sql(base, name)} IN ({marks})", *values)
-    if dims:
-        sql.add(" GROUP BY " + ", ".join(str(k + 1) for k in range(len(dims))))
+        _filters(sql, base, request)
+    if dims:  # every base totals itself: distinct counts cannot be summed over groups
+        listed = ", ".join(f"d{k}" for k in range(len(dims)))
+        sql.add(f" GROUP BY GROUPING SETS (({listed}), ())")
 
 
-def build_sql(
-    request: AggregateRequest, dims: Sequence[str], costs_table: bool, order: bool = True
-) -> tuple[str, list[object]] | None:
-    """SQL and parameters for `request` grouped by `dims`; None when no base is queryable.
+def _order_keys(request: AggregateRequest) -> list[str]:
+    keys = []
+    if request.sort is not None:
+        name = request.sort.removeprefix("-")
+        column = (
+            f"m{request.metrics.index(name)}"
+            if name in request.metrics
+            else f"d{request.dimensions.index(name)}"
+        )
+        keys.append(f"{column} {'DESC' if request.sort.startswith('-') else 'ASC'} NULLS LAST")
+    return keys + [f"d{k} ASC NULLS LAST" for k in range(len(request.dimensions))]
 
-    `costs_table` says whether the store has a `costs` table; `order` adds sorting and the
-    limit (rows), without it the query is for totals.
+
+def build_sql(request: AggregateRequest, costs_table: bool) -> tuple[str, list[object]] | None:
+    """SQL and parameters answering `request`; None when no base is queryable.
+
+    One query gives the rows (sorted, limited) and, in the row whose `total` is true, the
+    totals over every row (each base adds a grand-total grouping set), so the events are
+    read once. `costs_table`
+    says whether the store has a `costs` table.
     """
     plan = _plan(request)
+    dims = request.dimensions
     with_cost = costs_table and costs_joinable(request)
     bases = [
         base
@@ -266,7 +291,10 @@ def build_sql(
     ]
     if not bases:
         return None
-    sql = _Sql().add("WITH u AS (")
+    sql = _Sql().add("WITH ")
+    if "install" in bases or "activity" in bases:
+        _installs_cte(sql, request)
+    sql.add("u AS (")
     for k, base in enumerate(bases):
         sql.add(" UNION ALL BY NAME " if k else "")
         sql.add("(")
@@ -279,24 +307,24 @@ def build_sql(
         else f"CAST(NULL AS DOUBLE) AS {name}"
         for name, atom in plan.atoms.items()
     ]
-    group = f" GROUP BY {', '.join(dim_cols)}" if dims else ""
-    sql.add(f"), g AS (SELECT {', '.join(dim_cols + sums)} FROM u{group})")
-    outputs = [f"{metric.sql} AS m{k}" for k, metric in enumerate(plan.metrics.values())]
-    sql.add(f" SELECT {', '.join(dim_cols + outputs)} FROM g")
-    if order:
-        keys = []
-        if request.sort is not None:
-            name = request.sort.removeprefix("-")
-            column = (
-                f"m{request.metrics.index(name)}"
-                if name in request.metrics
-                else f"d{request.dimensions.index(name)}"
-            )
-            keys.append(f"{column} {'DESC' if request.sort.startswith('-') else 'ASC'} NULLS LAST")
-        keys += [f"{column} ASC NULLS LAST" for column in dim_cols]
-        if keys:
-            sql.add(" ORDER BY " + ", ".join(keys))
-        sql.add(" LIMIT ?", request.limit)
+    outputs = ", ".join(
+        [*dim_cols, *(f"{metric.sql} AS m{k}" for k, metric in enumerate(plan.metrics.values()))]
+    )
+    if not dims:
+        sql.add(f"), g AS (SELECT {', '.join(sums)} FROM u)")
+        sql.add(f" SELECT true AS total, {outputs} FROM g")
+        return sql.text(), sql.params
+    listed = ", ".join(dim_cols)
+    sql.add(
+        f"), g AS (SELECT total, {listed}, {', '.join(sums)} FROM u GROUP BY total, {listed}"
+        f"), r AS (SELECT false AS total, {outputs} FROM g WHERE NOT total"
+        f" ORDER BY {', '.join(_order_keys(request))} LIMIT ?)"
+    )
+    sql.params.append(request.limit)
+    sql.add(
+        f" SELECT * FROM (SELECT * FROM r UNION ALL SELECT true AS total, {outputs} FROM g"
+        f" WHERE total) ORDER BY total, {', '.join(_order_keys(request))}"
+    )
     return sql.text(), sql.params
 
 
@@ -324,22 +352,21 @@ def run_aggregate(store: QueryStore, request: AggregateRequest) -> dict[str, Any
     Totals are computed over every row the filters select, not only the `limit` returned.
     """
     plan = _plan(request)
-    costs_table = has_costs_table(store)
     metrics = list(plan.metrics.values())
     rows: list[dict[str, Any]] = []
     totals: dict[str, Any] = {name: None for name in request.metrics}
-    built = build_sql(request, request.dimensions, costs_table)
-    if built is not None:
-        table = store.query(*built)
-        for record in table.to_pylist():
-            row = {name: _key(record[f"d{k}"]) for k, name in enumerate(request.dimensions)}
-            for k, metric in enumerate(metrics):
-                row[request.metrics[k]] = _value(metric, record[f"m{k}"])
-            rows.append(row)
-        built_totals = build_sql(request, (), costs_table, order=False)
-        assert built_totals is not None
-        (total,) = store.query(*built_totals).to_pylist()
-        totals = {
-            request.metrics[k]: _value(metric, total[f"m{k}"]) for k, metric in enumerate(metrics)
+    built = build_sql(request, has_costs_table(store))
+    if built is None:
+        return {"rows": rows, "totals": totals}
+    for record in store.query(*built).to_pylist():
+        values = {
+            request.metrics[k]: _value(metric, record[f"m{k}"]) for k, metric in enumerate(metrics)
         }
+        if record["total"]:
+            totals = values
+            if not request.dimensions:  # the one row of an undivided report is the total
+                rows.append(dict(values))
+        else:
+            keys = {name: _key(record[f"d{k}"]) for k, name in enumerate(request.dimensions)}
+            rows.append({**keys, **values})
     return {"rows": rows, "totals": totals}

@@ -68,7 +68,7 @@ def test_user_values_only_ever_travel_as_parameters() -> None:
         sort="-installs",
         limit=7,
     )
-    built = build_sql(request, request.dimensions, costs_table=True)
+    built = build_sql(request, costs_table=True)
     assert built is not None
     sql, params = built
     assert evil not in sql and "DROP" not in sql
@@ -78,10 +78,10 @@ def test_user_values_only_ever_travel_as_parameters() -> None:
 
 def test_platform_breakdown_leaves_the_cost_base_out() -> None:
     joinable = _request(metrics=("cost", "installs"), dimensions=("network", "country"))
-    sql, _ = build_sql(joinable, joinable.dimensions, costs_table=True) or ("", [])
+    sql, _ = build_sql(joinable, costs_table=True) or ("", [])
     assert "FROM costs" in sql
     not_joinable = _request(metrics=("cost", "installs"), dimensions=("platform",))
-    sql, _ = build_sql(not_joinable, not_joinable.dimensions, costs_table=True) or ("", [])
+    sql, _ = build_sql(not_joinable, costs_table=True) or ("", [])
     assert "FROM costs" not in sql and "CAST(NULL AS DOUBLE) AS s_cost" in sql
     only_cost = _request(metrics=("cost",), filters={"site": ("s1",)})
-    assert build_sql(only_cost, (), costs_table=True) is None
+    assert build_sql(only_cost, costs_table=True) is None
