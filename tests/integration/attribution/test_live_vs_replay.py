@@ -231,6 +231,11 @@ def live_run(
     fresh = [replace_record(r) for r in records]
     for start, stop in zip([0, *cuts], [*cuts, len(fresh)], strict=True):
         attributor.observe(fresh[start:stop])
+    return install_decisions(fresh), fresh
+
+
+def install_decisions(records: list[StoredEvent]) -> dict[str, tuple]:
+    """What stamped install records say, in the oracle's shape."""
     return {
         r.event_id: (
             r.attribution,
@@ -240,9 +245,9 @@ def live_run(
             r.ctit_ms,
             r.reinstall,
         )
-        for r in fresh
+        for r in records
         if r.type == "install"
-    }, fresh
+    }
 
 
 def replace_record(record: StoredEvent) -> StoredEvent:

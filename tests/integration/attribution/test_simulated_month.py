@@ -18,7 +18,7 @@ import duckdb
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from test_live_vs_replay import oracle
+from test_live_vs_replay import install_decisions, oracle
 
 from attribo.attribution.settings import AttributionSettings
 from attribo.bench.server import ServerProcess
@@ -111,19 +111,7 @@ def test_live_decisions_equal_the_oracle_and_fingerprint_precision(month) -> Non
     for app in APPS:
         records = [e for e in events if e.app_id == app]
         expected = oracle(records, AttributionSettings())
-        live = {
-            r.event_id: (
-                r.attribution,
-                r.attributed_network,
-                r.match_type,
-                r.touch_event_id,
-                r.ctit_ms,
-                r.reinstall,
-            )
-            for r in records
-            if r.type == "install"
-        }
-        assert live == expected
+        assert install_decisions(records) == expected
     # Against the ground truth: deterministic matches find the causal touch; fingerprint
     # matches are probabilistic (shared carrier IPs), so their precision is measured.
     decided = {e.event_id: e for e in events if e.type == "install"}
