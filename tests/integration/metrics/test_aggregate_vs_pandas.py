@@ -186,7 +186,9 @@ def test_totals_are_over_all_rows_not_only_the_limited_ones(costed: DuckDBStore,
     full = run_aggregate(costed, _request(metrics, dims, None))
     top = run_aggregate(costed, _request(metrics, dims, None, sort="-installs", limit=3))
     assert len(top["rows"]) == 3 and len(full["rows"]) > 3
-    assert top["totals"] == full["totals"]
+    assert top["totals"].keys() == full["totals"].keys()
+    for metric, value in full["totals"].items():  # float sums may differ in the last bit
+        assert _same(top["totals"][metric], value), metric
     assert [r["installs"] for r in top["rows"]] == sorted(
         (r["installs"] for r in full["rows"]), reverse=True
     )[:3]
