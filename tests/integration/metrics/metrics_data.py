@@ -7,12 +7,14 @@ Two copies of the server's events file: `plain` as the server left it (no costs 
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import httpx
 import msgspec
 import pandas as pd
 
@@ -35,6 +37,7 @@ class ReportData:
     costed: Path
     events: pd.DataFrame  # of `costed` (with the blocked installs)
     plain_events: pd.DataFrame
+    export: list[dict]  # GET /v1/attributions of the period, as the server answered
     costs: pd.DataFrame
 
 
@@ -67,6 +70,18 @@ def _load_costs(path: Path, rows: list[dict]) -> None:
         )
 
 
+def _attributions(server: ServerProcess) -> list[dict]:
+    end = date.fromordinal(START.toordinal() + DAYS)
+    response = httpx.get(
+        f"{server.url}/v1/attributions",
+        params={"app_id": APP, "since": f"{START}T00:00:00Z", "until": f"{end}T00:00:00Z"},
+        headers={"Authorization": f"Bearer {server.admin_key()}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return [json.loads(line) for line in response.text.splitlines() if line]
+
+
 def _read(path: Path, sql: str) -> pd.DataFrame:
     with duckdb.connect(str(path), read_only=True) as conn:
         conn.execute("SET TimeZone = 'UTC'")
@@ -90,6 +105,7 @@ def build_report_data(root: Path) -> ReportData:
             cost_rows = run.cost_rows()
         assert report.accepted > 5_000 and not report.errors
         wait_stored(server)
+        export = _attributions(server)
     finally:
         assert server.stop() == 0
     plain, costed = root / "plain.duckdb", root / "costed.duckdb"
@@ -105,5 +121,6 @@ def build_report_data(root: Path) -> ReportData:
         costed=costed,
         events=_read(costed, "SELECT * FROM events"),
         plain_events=_read(plain, "SELECT * FROM events"),
+        export=export,
         costs=costs,
     )

@@ -324,3 +324,17 @@ def test_random_requests_agree_with_pandas(report_data: ReportData, costed: Duck
         report_data.events, report_data.costs, APP, metrics, dims, date_from, date_to, filters
     )
     _check(run_aggregate(costed, request), rows, totals, dims)
+
+
+def test_installs_agree_with_the_attribution_export_row_for_row(
+    report_data: ReportData, plain: DuckDBStore
+) -> None:
+    expected: dict[tuple, int] = {}
+    for row in report_data.export:
+        network = "organic" if row["status"] == "organic" else row["network"]
+        key = (network, row["campaign"])
+        expected[key] = expected.get(key, 0) + 1
+    result = run_aggregate(plain, _request(["installs"], ["network", "campaign"], None))
+    got = {(r["network"], r["campaign"]): r["installs"] for r in result["rows"]}
+    assert got == expected
+    assert result["totals"]["installs"] == len(report_data.export) > 1_000
