@@ -26,6 +26,7 @@ from attribo.api.openapi import DOCS_PAGE, openapi_document
 from attribo.api.postback_feed import PostbackFeed
 from attribo.api.postback_routes import postback_routes
 from attribo.api.ratelimit import RateLimit, RateLimitSettings
+from attribo.api.reports import report_routes
 from attribo.api.runtime import Runtime
 from attribo.api.skan_report import skan_report_routes
 from attribo.backends import open_cost_sink, open_skan_sink
@@ -129,6 +130,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
         *postback_routes(runtime.control, dispatcher),
         *costs_routes(runtime.control, open_cost_sink(runtime.store), COST_BODY_BYTES),
         *audit_routes(runtime.control),
+        *report_routes(runtime.control, runtime.store),
     ]
     app = Starlette(
         routes=routes,

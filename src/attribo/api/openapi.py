@@ -323,6 +323,31 @@ def _later_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
                 "responses": {"200": _ok("rows"), **_errors(400, 401, 403)},
             },
         },
+        "/v1/reports/aggregate": {
+            "get": {
+                "summary": "Metrics by dimensions over an install-date range (JSON or CSV)",
+                "security": secured,
+                "parameters": [
+                    app,
+                    _query("metrics", "comma-separated, see /v1/metrics"),
+                    _query("dimensions", "comma-separated, see /v1/metrics"),
+                    _query("from", "first install date, YYYY-MM-DD"),
+                    _query("to", "last install date, YYYY-MM-DD"),
+                    _query("filter", "dimension:value1,value2 (repeatable)"),
+                    _query("sort", "metric or dimension, '-' for descending"),
+                    _query("limit", "rows, at most 10,000"),
+                    _query("format", "json or csv"),
+                ],
+                "responses": {"200": _ok("rows and totals"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/metrics": {
+            "get": {
+                "summary": "The metric and dimension catalogue",
+                "security": secured,
+                "responses": {"200": _ok("catalogue"), **_errors(401, 403)},
+            }
+        },
         "/v1/audit": {
             "get": {
                 "summary": "Management actions, newest first (admin)",
