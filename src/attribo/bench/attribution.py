@@ -19,8 +19,9 @@ from typing import Any
 
 from attribo.attribution.replay import replay_attribution
 from attribo.attribution.settings import DAY_MS, AttributionSettings
-from attribo.bench.ingest import HOST, _post_json, start_attribo
+from attribo.bench.ingest import HOST, start_attribo
 from attribo.bench.loadgen import ID_SLOT, build_requests, run_load
+from attribo.bench.server import http_json
 from attribo.sim.bench import peak_rss_mb
 from attribo.store.duckdb import DuckDBStore
 
@@ -92,7 +93,11 @@ def live_latency(work: Path, rate: float = 1000.0, duration_s: float = 8.0) -> d
         ]
         url = f"http://{HOST}:{handle.port}/v1/events/batch"
         for start in range(0, len(clicks), 1000):
-            _post_json(url, handle.key, {"events": clicks[start : start + 1000]})
+            status, body = http_json(
+                "POST", url, {"events": clicks[start : start + 1000]}, handle.key
+            )
+            if status != 200:
+                raise RuntimeError(f"clicks refused: {status} {body}")
         bodies = [
             json.dumps(
                 {

@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from attribo.bench.loadgen import ID_SLOT, LoadResult, build_requests, run_load
+from attribo.bench.server import free_port, http_json
 from attribo.bench.traffic import encode_batches, encode_singles, make_events
 
 HOST = "127.0.0.1"
@@ -109,13 +109,6 @@ class _Measured:
     phases: list[LoadResult] = field(default_factory=list)
 
 
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 def _log_tail(path: Path | None, chars: int = 2000) -> str:
     if path is None or not path.exists():
         return ""
@@ -158,15 +151,6 @@ def start_baseline(tmpdir: Path, port: int = 0) -> ServerHandle:
     return handle
 
 
-def _post_json(url: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
-    data = json.dumps(body).encode()
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as resp:
-        result: dict[str, Any] = json.loads(resp.read())
-        return result
-
-
 def start_attribo(tmpdir: Path, port: int = 0) -> ServerHandle:
     """Our server (`attribo serve`) with a fresh data dir, an admin key and a bench app."""
     tmpdir.mkdir(parents=True, exist_ok=True)
@@ -191,11 +175,10 @@ def start_attribo(tmpdir: Path, port: int = 0) -> ServerHandle:
             "android": "https://play.google.com/store/apps/details?id=x",
         },
     }
-    try:
-        made = _post_json(f"http://{HOST}:{port}/v1/apps", admin_key, app)
-    except Exception:
+    status, made = http_json("POST", f"http://{HOST}:{port}/v1/apps", app, admin_key)
+    if status != 201:
         handle.stop()
-        raise
+        raise RuntimeError(f"could not create the bench app: {status} {made}")
     handle.key = made["ingest_key"]
     handle.app_id = made.get("app_id", BENCH_APP_ID)
     return handle
@@ -258,9 +241,9 @@ def measure_server(
 
 
 def _health(handle: ServerHandle) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://{HOST}:{handle.port}/health", timeout=10) as resp:
-        result: dict[str, Any] = json.loads(resp.read())
-        return result
+    _, body = http_json("GET", f"http://{HOST}:{handle.port}/health")
+    result: dict[str, Any] = body
+    return result
 
 
 def _wait_stored(handle: ServerHandle, timeout_s: float = 300.0) -> dict[str, Any]:
