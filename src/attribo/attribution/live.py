@@ -141,7 +141,7 @@ class LiveAttributor:
         Eligibility is checked against the horizon anyway; this only frees memory, hour by
         hour of event time, so there is never a long pause in the event loop.
         """
-        floor = index.watermark - self.settings(app_id).max_lookback_ms - LATENESS_MS
+        floor = _floor(index, self.settings(app_id))
         tables: tuple[dict[Any, list[Touch]], ...] = (
             index.by_click_id,
             index.by_ad_id,
@@ -167,7 +167,7 @@ class LiveAttributor:
     # -- installs --------------------------------------------------------------------------
     def _install(self, index: _AppIndex, record: StoredEvent) -> Decision:
         settings = self.settings(record.app_id)
-        floor = index.watermark - settings.max_lookback_ms - LATENESS_MS
+        floor = _floor(index, settings)
         key = device_key(record)
         previous = index.installs.get(key) if key else None
         after: int | None = None
@@ -212,7 +212,7 @@ class LiveAttributor:
         if install is None or key is None:
             return False
         settings = self.settings(record.app_id)
-        floor = index.watermark - settings.max_lookback_ms - LATENESS_MS
+        floor = _floor(index, settings)
         for match, candidates in self._candidates(index, record):
             if match == "fingerprint":
                 break  # re-engagement needs the device itself
@@ -229,7 +229,10 @@ class LiveAttributor:
             if best is not None:
                 state = Reengagement(record.event_time, best, match)
                 index.reengagements[key] = state
-                _stamp_reengagement(record, install, state)
+                _credit(record, install.event_id, "reengagement", best)
+                record.match_type = match  # this open starts it: say how it matched
+                record.touch_event_id = best.event_id
+                record.touch_type = "click"
                 return True
         return False
 
@@ -319,18 +322,14 @@ def _inherit(index: _AppIndex, record: StoredEvent, settings: AttributionSetting
     if again is not None and (
         0 <= record.event_time - again.started_at <= settings.reengagement_duration_ms
     ):
-        _stamp_reengagement(record, state, again)
+        _credit(record, state.event_id, "reengagement", again.touch)
         return
     _credit(record, state.event_id, state.status, state)
 
 
-def _stamp_reengagement(record: StoredEvent, install: InstallState, again: Reengagement) -> None:
-    touch = again.touch
-    _credit(record, install.event_id, "reengagement", touch)
-    if record.type == "open" and record.event_time == again.started_at:
-        record.match_type = again.match
-        record.touch_event_id = touch.event_id
-        record.touch_type = "click"
+def _floor(index: _AppIndex, settings: AttributionSettings) -> int:
+    """The horizon: touches older than this can no longer be a candidate for anything."""
+    return index.watermark - settings.max_lookback_ms - LATENESS_MS
 
 
 def _credit(
