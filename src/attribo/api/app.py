@@ -50,7 +50,7 @@ async def _freeze_long_lived(every_s: float = 10.0) -> None:
     over them stalled the event loop for hundreds of milliseconds (p99 x20). Frozen objects
     are never scanned, so pauses stay proportional to recent garbage. The price: cyclic garbage
     that happens to exist at a freeze is never collected; the request path makes little of it
-    (reference counting frees the rest), but memory growth is worth watching in /health.
+    (reference counting frees the rest), but the process size is worth watching.
     """
     while True:
         gc.freeze()
