@@ -20,6 +20,7 @@ from attribo.api.attributions import attributions_routes
 from attribo.api.audit_routes import audit_routes
 from attribo.api.costs_routes import costs_routes
 from attribo.api.export import export_routes
+from attribo.api.live_feed import LiveFeed, fan_out, live_routes
 from attribo.api.management import management_routes
 from attribo.api.multitouch_report import multitouch_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
@@ -29,6 +30,7 @@ from attribo.api.ratelimit import RateLimit, RateLimitSettings
 from attribo.api.reports import report_routes
 from attribo.api.runtime import Runtime
 from attribo.api.skan_report import skan_report_routes
+from attribo.api.web import web_routes
 from attribo.backends import open_cost_sink, open_skan_sink
 from attribo.collector.http import HTTPError, json_response
 from attribo.collector.ingest_front import IngestFront
@@ -64,7 +66,8 @@ def build_app(runtime: Runtime) -> ASGIApp:
     skan_sink = open_skan_sink(runtime.store)
     dispatcher = PostbackDispatcher(runtime.control)
     feed = PostbackFeed(runtime.control, dispatcher)
-    runtime.collector.on_durable = feed.offer
+    live = LiveFeed()
+    runtime.collector.on_durable = fan_out(feed.offer, live.offer)
 
     async def health(request: Request) -> Response:
         failed = getattr(runtime.log, "_failed", None)
@@ -132,6 +135,8 @@ def build_app(runtime: Runtime) -> ASGIApp:
         *costs_routes(runtime.control, open_cost_sink(runtime.store), COST_BODY_BYTES),
         *audit_routes(runtime.control),
         *report_routes(runtime.control, runtime.store),
+        *live_routes(runtime.control, live),
+        *web_routes(),  # last: the dashboard answers every path no API route took
     ]
     app = Starlette(
         routes=routes,

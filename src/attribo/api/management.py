@@ -1,4 +1,4 @@
-"""Management endpoints: apps and tracking links (admin keys)."""
+"""Management endpoints: apps, tracking links and the listings the dashboard shows."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from attribo.api.auth import audit, require_app_scope, require_key
+from attribo.api.auth import audit, readable_app, require_app_scope, require_key
+from attribo.attribution.settings import HOUR_MS, settings_from_mapping
 from attribo.collector.http import HTTPError, bad_field, json_response, read_body
 from attribo.config import Settings
-from attribo.control import AppExists, ControlPlane
+from attribo.control import AppExists, AppInfo, ControlPlane, KeyInfo, LinkInfo
+from attribo.control.listing import list_keys, list_links
 from attribo.events.validate import FieldError, decode_json
 
 AppId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -54,6 +56,51 @@ def _decoded(body: bytes, kind: type[T]) -> T:
     if isinstance(result, FieldError):
         raise HTTPError(400, "invalid_request", [result])
     return result
+
+
+def _windows_hours(app: AppInfo) -> dict[str, float] | None:
+    """The app's effective attribution windows in hours (defaults where unset)."""
+    try:
+        windows = settings_from_mapping(app.settings.get("attribution") or {}).windows
+    except (ValueError, TypeError):
+        return None
+    return {
+        "click_hours": windows.click_ms / HOUR_MS,
+        "view_hours": windows.view_ms / HOUR_MS,
+        "fingerprint_hours": windows.fingerprint_ms / HOUR_MS,
+    }
+
+
+def app_json(app: AppInfo) -> dict[str, object]:
+    """An app as listed: never its signing secret."""
+    return {
+        "app_id": app.app_id,
+        "name": app.name,
+        "store_urls": app.store_urls,
+        "settings": app.settings,
+        "windows": _windows_hours(app),
+    }
+
+
+def link_json(link: LinkInfo, base: str) -> dict[str, object]:
+    """A link with its click and impression URLs on this server."""
+    return {
+        "link_id": link.link_id,
+        "app_id": link.app_id,
+        "network": link.network,
+        "campaign": link.campaign,
+        "adset": link.adset,
+        "ad": link.ad,
+        "retargeting": link.retargeting,
+        "deep_link": link.deep_link,
+        "created_at": link.created_at.isoformat(),
+        "click_url": f"{base}/c/{link.link_id}",
+        "impression_url": f"{base}/i/{link.link_id}",
+    }
+
+
+def _reaches(key: KeyInfo, app_id: str) -> bool:
+    return (key.role == "admin" and key.app_id is None) or key.app_id == app_id
 
 
 def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
@@ -115,7 +162,46 @@ def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
             201,
         )
 
+    async def get_apps(request: Request) -> Response:
+        key = require_key(control, request, "admin", "analyst")
+        apps = [a for a in control.list_apps() if _reaches(key, a.app_id)]
+        return json_response({"apps": [app_json(a) for a in apps]})
+
+    async def get_links(request: Request) -> Response:
+        app_id = readable_app(control, request)
+        base = str(request.base_url).rstrip("/")
+        links = list_links(control._session, app_id)
+        return json_response({"links": [link_json(link, base) for link in links]})
+
+    async def get_keys(request: Request) -> Response:
+        key = require_key(control, request, "admin")
+        app_id = request.query_params.get("app_id") or key.app_id
+        if app_id is not None:
+            require_app_scope(key, app_id)
+        rows = list_keys(control._session, app_id)
+        return json_response(
+            {
+                "keys": [
+                    {
+                        "prefix": k.prefix,
+                        "role": k.role,
+                        "app_id": k.app_id,
+                        "created_at": k.created_at.isoformat(),
+                        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                    }
+                    for k in rows
+                ]
+            }
+        )
+
+    async def apps(request: Request) -> Response:
+        return await (create_app if request.method == "POST" else get_apps)(request)
+
+    async def links(request: Request) -> Response:
+        return await (create_link if request.method == "POST" else get_links)(request)
+
     return [
-        Route("/v1/apps", create_app, methods=["POST"]),
-        Route("/v1/links", create_link, methods=["POST"]),
+        Route("/v1/apps", apps, methods=["GET", "POST"]),
+        Route("/v1/links", links, methods=["GET", "POST"]),
+        Route("/v1/keys", get_keys, methods=["GET"]),
     ]

@@ -159,7 +159,12 @@ def openapi_document() -> dict[str, Any]:
                     "201": {"description": "created", **_json(AppCreated)},
                     **_errors(400, 401, 403, 409, 413),
                 },
-            }
+            },
+            "get": {
+                "summary": "Apps the key reaches, with settings and effective windows",
+                "security": secured,
+                "responses": {"200": _ok("apps"), **_errors(401, 403)},
+            },
         },
         "/v1/links": {
             "post": {
@@ -169,6 +174,34 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "201": {"description": "created", **_json(LinkCreated)},
                     **_errors(400, 401, 403, 404, 413),
+                },
+            },
+            "get": {
+                "summary": "Tracking links of an app with their click and impression URLs",
+                "security": secured,
+                "parameters": [_query("app_id", "the app", required=True)],
+                "responses": {"200": _ok("links"), **_errors(400, 401, 403)},
+            },
+        },
+        "/v1/keys": {
+            "get": {
+                "summary": "API keys by display prefix, role and app; never the keys (admin)",
+                "security": secured,
+                "parameters": [_query("app_id", "only keys of this app")],
+                "responses": {"200": _ok("keys"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/live": {
+            "get": {
+                "summary": "Stored events and their attribution as Server-Sent Events",
+                "security": secured,
+                "parameters": [
+                    _query("app_id", "the app", required=True),
+                    _query("max_s", "seconds before the stream ends (1-3600, default 300)"),
+                ],
+                "responses": {
+                    "200": _ok("event stream", "text/event-stream"),
+                    **_errors(400, 401, 403, 404),
                 },
             }
         },
