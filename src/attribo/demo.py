@@ -15,7 +15,9 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -87,13 +89,27 @@ def load(url: str, params: SimParams, keys: DemoKeys, console: Console) -> SendR
             params, lambda done, total: progress.update(task, completed=done, total=total)
         ) as run:
             sending = progress.add_task("loading events", total=run.events)
-            return send_batches(
+            report = send_batches(
                 run.event_batches(),
                 url,
                 {app: a["ingest_key"] for app, a in keys.apps.items()},
                 {app: a["signing_secret"] for app, a in keys.apps.items()},
                 on_batch=lambda n: progress.advance(sending, n),
             )
+            send_costs(url, keys.admin_key, run.cost_rows())
+            return report
+
+
+def send_costs(url: str, admin_key: str, rows: list[dict[str, Any]], chunk: int = 20_000) -> None:
+    """Upload the simulated spend, so reports and the dashboard show CPI and ROAS."""
+    for start in range(0, len(rows), chunk):
+        answer = httpx.post(
+            f"{url}/v1/costs",
+            json={"rows": rows[start : start + chunk]},
+            headers={"Authorization": f"Bearer {admin_key}"},
+            timeout=120,
+        )
+        answer.raise_for_status()
 
 
 def _wait_healthy(url: str, timeout_s: float = 60.0) -> None:
@@ -128,6 +144,7 @@ def banner(url: str, keys: DemoKeys, report: SendReport | None) -> str:
             f"{report.rejected + report.bad_signature_events:,} refused as invalid or spoofed)"
         )
     lines += [
+        f"  dashboard     {url}/  (sign in with the admin key)",
         f"  API docs      {url}/docs",
         f"  health        {url}/health",
         f"  admin key     {keys.admin_key}",
