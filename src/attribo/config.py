@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 Profile = Literal["embedded", "cluster"]
+# Valid as a JetStream stream, a PostgreSQL schema, a ClickHouse database and a Redis key prefix.
+_NAMESPACE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,28 @@ class Settings:
         default=0,
         metadata={"help": "threads the store may use; 0: all cores but one (kept for ingest)"},
     )
+    namespace: str = field(
+        default="attribo",
+        metadata={"help": "cluster: prefix of every stream, schema, database and Redis key"},
+    )
+    nats_url: str = field(
+        default="nats://127.0.0.1:4222", metadata={"help": "cluster: NATS JetStream server(s)"}
+    )
+    nats_replicas: int = field(
+        default=1, metadata={"help": "cluster: replicas of the event stream (3 in production)"}
+    )
+    postgres_url: str = field(
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        metadata={"help": "cluster: control-plane database (schema = namespace)"},
+    )
+    redis_url: str = field(
+        default="redis://127.0.0.1:6379/0",
+        metadata={"help": "cluster: dedup keys and rate limits"},
+    )
+    clickhouse_url: str = field(
+        default="",
+        metadata={"help": "cluster: http(s)://server or chdb:///path (empty: chDB in data_dir)"},
+    )
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:
@@ -91,6 +116,8 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
         if kind in (Path, "Path"):
             return Path(raw)
         if name == "profile" and raw not in ("embedded", "cluster"):
+            raise ValueError
+        if name == "namespace" and not _NAMESPACE.fullmatch(str(raw)):
             raise ValueError
         return str(raw)
     except (TypeError, ValueError):

@@ -1,11 +1,13 @@
 """Backend fixtures for the protocol contract tests: one body per protocol, every backend.
 
-A later backend (NATS JetStream log, ClickHouse store) joins by adding its name to the params
-and a branch that opens it; the test bodies do not change.
+A backend joins by adding its name to the params and a branch that opens it; the test bodies
+do not change. Service-backed backends (NATS, chDB) get a namespace of their own per test.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,39 +20,86 @@ LogOpener = Callable[[], Log]
 StoreOpener = Callable[[], Store]
 
 
-@pytest.fixture(params=["local"])
+NATS_URL = os.environ.get("ATTRIBO_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+def service_missing(reason: str) -> None:
+    """Skip locally when a service is down; under CI (`.ci/run` starts them) it is a failure."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def unique_namespace() -> str:
+    """A namespace of its own for one test, so runs share servers without meeting."""
+    return f"t{secrets.token_hex(5)}"
+
+
+@pytest.fixture(params=["local", "nats"])
 def open_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LogOpener]:
     """Open (or reopen) one log; every log opened is closed at teardown."""
     opened: list[Log] = []
+    namespace = unique_namespace()
 
     def opener() -> Log:
-        from attribo.log.local import LocalLog
+        log: Log
+        if request.param == "local":
+            from attribo.log.local import LocalLog
 
-        # Small segments so the contract also covers reads across segment boundaries.
-        log = LocalLog(tmp_path / "log", segment_bytes=4096)
+            # Small segments so the contract also covers reads across segment boundaries.
+            log = LocalLog(tmp_path / "log", segment_bytes=4096)
+        else:
+            from attribo.log.nats import NatsLog
+
+            try:
+                log = NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+            except Exception as exc:
+                service_missing(f"NATS JetStream not reachable at {NATS_URL}: {exc!r}")
         opened.append(log)
         return log
 
     yield opener
     for log in opened:
         log.close()
+    if request.param == "nats" and opened:
+        from attribo.log.nats import NatsLog
+
+        NatsLog(NATS_URL, namespace).destroy()
 
 
-@pytest.fixture(params=["duckdb"])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chDB allows one store path per process: every ClickHouse test gets a database in it."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(params=["duckdb", "clickhouse"])
+def open_store(
+    request: pytest.FixtureRequest, tmp_path: Path, chdb_path: Path
+) -> Iterator[StoreOpener]:
     """Open (or reopen, after closing the previous) one store."""
     opened: list[Store] = []
+    database = unique_namespace()
 
     def opener() -> Store:
-        from attribo.store.duckdb import DuckDBStore
-
         for store in opened:
             store.close()
         opened.clear()
-        store = DuckDBStore(tmp_path / "events.duckdb")
+        store: Store
+        if request.param == "duckdb":
+            from attribo.store.duckdb import DuckDBStore
+
+            store = DuckDBStore(tmp_path / "events.duckdb")
+        else:
+            pytest.importorskip("chdb", reason="chdb is in the cluster extra")
+            from attribo.store.clickhouse import ClickHouseStore
+
+            store = ClickHouseStore.from_url(f"chdb://{chdb_path}", database)
         opened.append(store)
         return store
 
     yield opener
+    if request.param == "clickhouse" and opened:
+        opened[0].drop()  # type: ignore[attr-defined]
     for store in opened:
         store.close()

@@ -32,6 +32,7 @@ _SQL_TYPES = {
     pa.float64(): "DOUBLE",
 }
 _NOT_NULL = {"app_id", "event_id", "type", "event_time", "received_at", "signed", "seq"}
+REQUIRED_COLUMNS = frozenset(_NOT_NULL)  # for other backends' DDL (ClickHouse)
 _FALSE_BY_DEFAULT = ("signed", "retargeting", "reinstall")  # left out of the JSON when False
 
 

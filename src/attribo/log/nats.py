@@ -1,0 +1,283 @@
+"""The cluster event log: a NATS JetStream stream behind the same `Log` protocol.
+
+Offsets are stream sequence numbers: an entry's `next_offset` is its own sequence, so
+reading from offset `n` starts at sequence `n + 1`, exactly as `LocalLog` resumes just past
+the entry whose offset it was handed. An append returns once JetStream has acknowledged the
+message (stored, and on a replicated stream stored by a quorum): that ack is what the
+collector's 2xx waits for.
+
+nats-py is asyncio-only while `read` is called from plain threads (the store writer) and
+`append` from whatever loop the caller runs (uvicorn's, or `asyncio.run` in tests), so the
+client lives on one private event-loop thread and every call is handed to it.
+
+Reads go through a durable pull consumer (`AckPolicy.ALL`). The store keeps its offset in the
+same transaction as the events, so the store, not the consumer, is the source of truth: when
+a read asks for another position than the consumer's, the consumer is recreated there. `trim`
+acknowledges up to an offset, which records the pipeline's progress on the server (lag is
+visible with `nats consumer info`) without deleting anything: the stream keeps messages for
+`max_age` so the log tail can always be replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+import uuid
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+try:
+    import nats
+    from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.js import JetStreamContext, api
+    from nats.js.errors import NotFoundError
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError("the NATS event log needs nats-py: pip install 'attribo[cluster]'") from exc
+
+from attribo.log.base import LogEntry, LogFailed
+
+T = TypeVar("T")
+
+_FETCH_MAX = 512  # messages asked for in one pull request
+_ACK_WAIT_S = 600.0  # the store writer acks after its transaction; leave it time before redelivery
+_PUBLISH_ATTEMPTS = 3
+_HEADER_ROOM = 4096
+
+
+def stream_name(namespace: str) -> str:
+    """The JetStream stream holding a namespace's events."""
+    return f"{namespace}_events".upper()
+
+
+def subject_name(namespace: str) -> str:
+    """The subject collectors publish a namespace's events to."""
+    return f"{namespace}.events"
+
+
+class NatsLog:
+    """A JetStream stream as an append-only log; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str,
+        *,
+        consumer: str = "store",
+        replicas: int = 1,
+        max_age_s: float = 7 * 86_400,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        """Connect and create the stream if missing (an existing stream keeps its settings)."""
+        self._stream = stream_name(namespace)
+        self._subject = subject_name(namespace)
+        self._consumer = f"{namespace}_{consumer}"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="attribo-nats-log", daemon=True
+        )
+        self._thread.start()
+        self._closed = False
+        self._inflight: set[concurrent.futures.Future[int]] = set()
+        # Cursor state, only touched on the loop thread.
+        self._position = -1  # offset the consumer resumes after; -1: no consumer yet
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._buffer: deque[Msg] = deque()
+        self._unacked: deque[Msg] = deque()
+        try:
+            self._nc, self._js = self._call(self._connect(url, connect_timeout_s))
+            self._call(self._ensure_stream(replicas, max_age_s))
+        except BaseException:
+            self._stop_loop()
+            raise
+        # The server's limit counts headers too; leave room for ours.
+        self._max_payload = self._nc.max_payload - _HEADER_ROOM
+
+    # -- the loop bridge -----------------------------------------------------------------
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 60.0) -> T:
+        """Run a coroutine on the client's loop and wait for it from this thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _connect(self, url: str, timeout: float) -> tuple[Client, JetStreamContext]:
+        nc = await nats.connect(
+            url, connect_timeout=timeout, max_reconnect_attempts=-1, allow_reconnect=True
+        )
+        return nc, nc.jetstream()
+
+    async def _ensure_stream(self, replicas: int, max_age_s: float) -> None:
+        try:
+            await self._js.stream_info(self._stream)
+        except NotFoundError:
+            await self._js.add_stream(
+                api.StreamConfig(
+                    name=self._stream,
+                    subjects=[self._subject],
+                    retention=api.RetentionPolicy.LIMITS,
+                    storage=api.StorageType.FILE,
+                    num_replicas=replicas,
+                    max_age=max_age_s,
+                    duplicate_window=120.0,
+                )
+            )
+
+    # -- writing -------------------------------------------------------------------------
+    async def append(self, payload: bytes) -> int:
+        """Publish one payload; returns its sequence once JetStream has acknowledged it."""
+        if self._closed:
+            raise LogFailed("log is closed")
+        future = asyncio.run_coroutine_threadsafe(self._publish(payload), self._loop)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        return await asyncio.wrap_future(future)
+
+    async def _publish(self, payload: bytes) -> int:
+        """Publish, in line-aligned parts if the payload exceeds the server's message limit.
+
+        A part carries a `Nats-Msg-Id`, so a publish retried after a lost ack is stored once.
+        """
+        seq = 0
+        for part in _split(payload, self._max_payload):
+            headers = {"Nats-Msg-Id": uuid.uuid4().hex}
+            for attempt in range(_PUBLISH_ATTEMPTS):
+                try:
+                    ack = await self._js.publish(
+                        self._subject, part, timeout=5.0, stream=self._stream, headers=headers
+                    )
+                    break
+                except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
+                    if attempt == _PUBLISH_ATTEMPTS - 1:
+                        raise LogFailed(f"JetStream did not acknowledge: {exc!r}") from exc
+            seq = ack.seq
+        return seq
+
+    async def flush(self) -> None:
+        """Return once every append started before the call has been acknowledged."""
+        pending = [asyncio.wrap_future(f) for f in list(self._inflight)]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- reading -------------------------------------------------------------------------
+    def read(self, offset: int, max_bytes: int) -> list[LogEntry]:
+        """Entries after `offset`, at least one if any, about `max_bytes` in all."""
+        return self._call(self._read(offset, max_bytes))
+
+    async def _read(self, offset: int, max_bytes: int) -> list[LogEntry]:
+        if offset != self._position:
+            await self._seek(offset)
+        if not self._buffer:
+            last = (await self._js.stream_info(self._stream)).state.last_seq
+            if last > offset:
+                await self._fill(min(last - offset, _FETCH_MAX))
+        entries: list[LogEntry] = []
+        budget = max_bytes
+        while self._buffer and (budget > 0 or not entries):
+            msg = self._buffer.popleft()
+            seq = msg.metadata.sequence.stream
+            entries.append(LogEntry(seq, msg.data))
+            self._unacked.append(msg)
+            budget -= len(msg.data) + 8
+            self._position = seq
+        return entries
+
+    async def _fill(self, want: int) -> None:
+        """Pull up to `want` messages known to exist; redeliveries of handed-out ones drop."""
+        if self._sub is None:
+            raise LogFailed("no consumer to read from")
+        try:
+            msgs = await self._sub.fetch(want, timeout=5.0)
+        except nats.errors.TimeoutError:
+            return
+        for msg in msgs:
+            if msg.metadata.sequence.stream > self._position:
+                self._buffer.append(msg)
+
+    async def _seek(self, offset: int) -> None:
+        """(Re)create the durable consumer so that it delivers from `offset + 1`."""
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        with contextlib.suppress(NotFoundError):
+            await self._js.delete_consumer(self._stream, self._consumer)
+        self._buffer.clear()
+        self._unacked.clear()
+        config = api.ConsumerConfig(
+            durable_name=self._consumer,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=offset + 1,
+            ack_policy=api.AckPolicy.ALL,
+            ack_wait=_ACK_WAIT_S,
+            max_ack_pending=1_000_000,
+            max_deliver=-1,
+        )
+        self._sub = await self._js.pull_subscribe(
+            self._subject, durable=self._consumer, stream=self._stream, config=config
+        )
+        self._position = offset
+
+    def trim(self, before: int) -> int:
+        """Acknowledge every entry up to `before` on the durable consumer; returns how many."""
+        return self._call(self._ack_until(before))
+
+    async def _ack_until(self, before: int) -> int:
+        last: Msg | None = None
+        count = 0
+        while self._unacked and self._unacked[0].metadata.sequence.stream <= before:
+            last = self._unacked.popleft()
+            count += 1
+        if last is not None:
+            await last.ack()  # AckPolicy.ALL: acknowledges everything before it too
+        return count
+
+    def start_offset(self) -> int:
+        """The offset just before the oldest message still kept."""
+        state = self._call(self._js.stream_info(self._stream)).state
+        if state.messages == 0:
+            return state.last_seq
+        return max(0, state.first_seq - 1)
+
+    def end_offset(self) -> int:
+        """The sequence of the last acknowledged message."""
+        return self._call(self._js.stream_info(self._stream)).state.last_seq
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Wait for in-flight publishes, close the connection and the loop thread."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            self._call(self._nc.drain(), timeout=10.0)
+        self._stop_loop()
+
+    def destroy(self) -> None:
+        """Delete the stream and its consumers (test clean-up, `namespace` teardown)."""
+        with contextlib.suppress(NotFoundError):
+            self._call(self._js.delete_stream(self._stream))
+        self.close()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10.0)
+        self._loop.close()
+
+
+def _split(payload: bytes, limit: int) -> list[bytes]:
+    """Cut a payload into parts of at most `limit` bytes at line ends (JSON lines stay whole)."""
+    if len(payload) <= limit:
+        return [payload]
+    parts: list[bytes] = []
+    start = 0
+    while start < len(payload):
+        if len(payload) - start <= limit:
+            parts.append(payload[start:])
+            break
+        cut = payload.rfind(b"\n", start, start + limit)
+        if cut < start:
+            raise ValueError(f"a log record line is longer than the server's {limit} bytes")
+        parts.append(payload[start : cut + 1])
+        start = cut + 1
+    return parts

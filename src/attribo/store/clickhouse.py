@@ -1,0 +1,213 @@
+"""ClickHouse backend of the `Store` protocol, on chDB in-process or a server over HTTP.
+
+All SQL lives here and in `clickhouse_sql`; a client adapter only moves SQL and Arrow tables
+(`ChdbClient` for `chdb:///path`, `HttpClient` for `http(s)://host:port`).
+
+Exactly once without transactions: a batch is de-duplicated within itself (first received copy
+wins), the keys already stored are looked up, and only new rows are inserted, with an insert
+deduplication token derived from the consumer, its log offset and the keys, so a batch retried
+after a lost answer is dropped by the server. The consumer's offset is written after the
+events: a crash between the two replays the batch, and the anti-join makes that harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+from pyarrow import compute as pc
+
+from attribo.store.base import EventQuery
+from attribo.store.clickhouse_sql import TIME_COLUMNS, bind, events_ddl, offsets_ddl
+from attribo.store.schema import EVENTS_ARROW_SCHEMA
+
+# Times leave as epoch ms under another name: a ClickHouse alias shadows the column in WHERE.
+_SELECT_COLUMNS = ", ".join(
+    f"toUnixTimestamp64Milli(`{name}`) AS `{name}_ms`" if name in TIME_COLUMNS else f"`{name}`"
+    for name in EVENTS_ARROW_SCHEMA.names
+)
+_KEYS_SCHEMA = pa.schema([("app_id", pa.string()), ("event_id", pa.string())])
+
+
+class ClickHouseClient(Protocol):
+    """What the store needs from a ClickHouse connection."""
+
+    def command(self, sql: str) -> None:
+        """Run a statement that returns nothing."""
+        ...
+
+    def query_arrow(self, sql: str, incoming: pa.Table | None = None) -> pa.Table:
+        """Rows of a query; `{incoming}` in the SQL names the table passed alongside."""
+        ...
+
+    def insert_arrow(self, table: str, data: pa.Table, dedup_token: str) -> None:
+        """Insert rows; a repeat with the same token is dropped by the server."""
+        ...
+
+    def use_database(self, database: str) -> None:
+        """Resolve unqualified table names in `database` from now on."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection or engine."""
+        ...
+
+
+class ClickHouseStore:
+    """Events in a ClickHouse database named after the namespace."""
+
+    def __init__(self, client: ClickHouseClient, database: str = "attribo") -> None:
+        """Create the database and tables if they are missing."""
+        self._client = client
+        self._db = database
+        client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+        client.command(events_ddl(database))
+        client.command(offsets_ddl(database))
+        client.use_database(database)
+
+    @classmethod
+    def from_url(cls, url: str, database: str = "attribo") -> ClickHouseStore:
+        """`chdb:///absolute/path` (in-process) or `http(s)://host:port` (a server)."""
+        parts = urlsplit(url)
+        client: ClickHouseClient
+        if parts.scheme == "chdb":
+            from attribo.store.clickhouse_chdb import ChdbClient
+
+            client = ChdbClient(parts.path)
+        elif parts.scheme in ("http", "https"):
+            from attribo.store.clickhouse_http import HttpClient
+
+            client = HttpClient(url)
+        else:
+            raise ValueError(f"clickhouse_url must be chdb:///path or http(s)://…, not {url!r}")
+        return cls(client, database)
+
+    def write_events(self, batch: pa.Table, consumer: str, log_offset: int) -> int:
+        """Insert the batch's new events, then move the consumer's offset."""
+        fresh = self._new_rows(batch)
+        if fresh.num_rows:
+            digest = hashlib.sha256()
+            for column in ("app_id", "event_id"):
+                for value in fresh.column(column).to_pylist():
+                    digest.update(value.encode() + b"\0")
+            token = f"{consumer}:{log_offset}:{digest.hexdigest()[:32]}"
+            self._client.insert_arrow(f"{self._db}.events", fresh, token)
+        self._client.insert_arrow(
+            f"{self._db}.consumer_offsets",
+            pa.table(
+                {
+                    "consumer": pa.array([consumer], pa.string()),
+                    "log_offset": pa.array([log_offset], pa.int64()),
+                    "version": pa.array([time.time_ns()], pa.uint64()),
+                }
+            ),
+            f"offset:{consumer}:{log_offset}:{time.time_ns()}",
+        )
+        return fresh.num_rows
+
+    def _new_rows(self, batch: pa.Table) -> pa.Table:
+        """The first received copy of each key not stored yet, in the batch's own order."""
+        if not batch.num_rows:
+            return batch
+        order = pc.sort_indices(batch, [("received_at", "ascending")]).to_pylist()
+        apps = batch.column("app_id").to_pylist()
+        ids = batch.column("event_id").to_pylist()
+        keys = pa.table({"app_id": apps, "event_id": ids}, schema=_KEYS_SCHEMA)
+        stored = self._client.query_arrow(
+            f"SELECT app_id, event_id FROM {self._db}.events"
+            " WHERE app_id IN (SELECT app_id FROM {incoming})"
+            " AND (app_id, event_id) IN (SELECT app_id, event_id FROM {incoming})",
+            keys,
+        )
+        seen = set(
+            zip(
+                stored.column("app_id").to_pylist(),
+                stored.column("event_id").to_pylist(),
+                strict=True,
+            )
+        )
+        keep: list[int] = []
+        for index in order:
+            key = (apps[index], ids[index])
+            if key not in seen:
+                seen.add(key)
+                keep.append(index)
+        keep.sort()  # back to arrival order
+        return batch.take(pa.array(keep, pa.int64()))
+
+    def consumer_offset(self, consumer: str) -> int | None:
+        """The newest offset written for `consumer`."""
+        table = self._client.query_arrow(
+            bind(
+                f"SELECT argMax(log_offset, version) AS o, count() AS n"
+                f" FROM {self._db}.consumer_offsets WHERE consumer = ?",
+                [consumer],
+            )
+        )
+        if not table.num_rows or table.column("n")[0].as_py() == 0:
+            return None
+        return int(table.column("o")[0].as_py())
+
+    def recent_keys(self, since_ms: int) -> Iterator[tuple[str, str]]:
+        """Keys of events received since `since_ms`, oldest first."""
+        table = self._client.query_arrow(
+            bind(
+                f"SELECT app_id, event_id FROM {self._db}.events FINAL"
+                " WHERE received_at >= fromUnixTimestamp64Milli(toInt64(?), 'UTC')"
+                " ORDER BY received_at",
+                [since_ms],
+            )
+        )
+        yield from zip(
+            table.column("app_id").to_pylist(), table.column("event_id").to_pylist(), strict=True
+        )
+
+    def iter_events(
+        self, query: EventQuery, chunk_rows: int = 10_000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Raw events of one app, filtered by type and received time, in received order."""
+        clauses = ["app_id = ?"]
+        params: list[object] = [query.app_id]
+        if query.types:
+            clauses.append("type IN (" + ", ".join("?" for _ in query.types) + ")")
+            params.extend(query.types)
+        if query.since_ms is not None:
+            clauses.append("received_at >= fromUnixTimestamp64Milli(toInt64(?), 'UTC')")
+            params.append(query.since_ms)
+        if query.until_ms is not None:
+            clauses.append("received_at < fromUnixTimestamp64Milli(toInt64(?), 'UTC')")
+            params.append(query.until_ms)
+        table = self._client.query_arrow(
+            bind(
+                f"SELECT {_SELECT_COLUMNS} FROM {self._db}.events FINAL"
+                f" WHERE {' AND '.join(clauses)} ORDER BY seq, received_at, event_id",
+                params,
+            )
+        ).rename_columns(EVENTS_ARROW_SCHEMA.names)
+        for start in range(0, table.num_rows, chunk_rows):
+            yield table.slice(start, chunk_rows).to_pylist()
+
+    def count_events(self, app_id: str | None = None) -> int:
+        """Stored events, for one app or all."""
+        where = "" if app_id is None else bind(" WHERE app_id = ?", [app_id])
+        table = self._client.query_arrow(f"SELECT count() AS n FROM {self._db}.events FINAL{where}")
+        return int(table.column("n")[0].as_py())
+
+    def query(self, sql: str, params: list[object]) -> pa.Table:
+        """A read-only query with `?` parameters, in ClickHouse SQL, as Arrow.
+
+        Unqualified table names resolve in this store's database.
+        """
+        return self._client.query_arrow(bind(sql, params))
+
+    def drop(self) -> None:
+        """Drop the database and everything in it (test clean-up, namespace teardown)."""
+        self._client.command(f"DROP DATABASE IF EXISTS {self._db}")
+
+    def close(self) -> None:
+        """Release the client."""
+        self._client.close()

@@ -1,0 +1,72 @@
+"""What the NATS log adds to the `Log` contract: server-side progress, large payloads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from cluster_services import NATS_URL, service_missing
+
+nats_log = pytest.importorskip("attribo.log.nats")
+
+
+@pytest.fixture
+def log(namespace: str) -> Iterator[nats_log.NatsLog]:
+    try:
+        log = nats_log.NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS JetStream not reachable at {NATS_URL}: {exc!r}")
+    yield log
+    log.destroy()
+
+
+def consumer_info(log: nats_log.NatsLog):  # type: ignore[no-untyped-def]
+    return log._call(log._js.consumer_info(log._stream, log._consumer))
+
+
+def test_trim_acknowledges_progress_on_the_durable_consumer(log: nats_log.NatsLog) -> None:
+    async def write() -> list[int]:
+        return [await log.append(f"p{i}".encode()) for i in range(10)]
+
+    offsets = asyncio.run(write())
+    entries = log.read(0, 1 << 20)
+    assert [e.payload for e in entries] == [f"p{i}".encode() for i in range(10)]
+    assert log.trim(offsets[3]) == 4
+    info = consumer_info(log)
+    assert info.config.durable_name == log._consumer
+    assert info.ack_floor.stream_seq == offsets[3]
+    assert log.trim(offsets[-1]) == 6
+    assert consumer_info(log).ack_floor.stream_seq == offsets[-1]
+    # Nothing is deleted by acknowledging: the tail can always be replayed.
+    assert log.read(offsets[1], 1 << 20)[0].payload == b"p2"
+
+
+def test_a_payload_above_the_server_limit_is_split_at_line_ends(log: nats_log.NatsLog) -> None:
+    line = b'{"event_id":"%06d","pad":"' + b"x" * 200 + b'"}\n'
+    payload = b"".join(line.replace(b"%06d", b"%06d" % i) for i in range(log._max_payload // 150))
+    assert len(payload) > log._max_payload
+    end = asyncio.run(log.append(payload))
+    entries = log.read(0, 64 << 20)
+    assert len(entries) >= 2
+    assert entries[-1].next_offset == end == log.end_offset()
+    assert b"".join(e.payload for e in entries) == payload
+    assert all(e.payload.endswith(b"\n") for e in entries)
+
+
+def test_reopened_log_resumes_sequence_and_reads_behind_a_live_writer(namespace: str) -> None:
+    try:
+        first = nats_log.NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS JetStream not reachable at {NATS_URL}: {exc!r}")
+    reader = nats_log.NatsLog(NATS_URL, namespace, consumer="other")
+    try:
+        end = asyncio.run(first.append(b"one"))
+        assert [e.payload for e in reader.read(reader.start_offset(), 1 << 20)] == [b"one"]
+        end2 = asyncio.run(first.append(b"two"))
+        assert end2 == end + 1
+        assert [e.payload for e in reader.read(end, 1 << 20)] == [b"two"]
+        assert reader.read(end2, 1 << 20) == []
+    finally:
+        reader.close()
+        first.destroy()
