@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,76 @@ def open_store(
         opened[0].drop()  # type: ignore[attr-defined]
     for store in opened:
         store.close()
+
+
+REDIS_URL = os.environ.get("ATTRIBO_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _redis_client():  # type: ignore[no-untyped-def]
+    """A Redis client that answers, or a skip (failure under CI) naming the URL."""
+    redis = pytest.importorskip("redis", reason="redis-py is in the cluster extra")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2.0)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis not reachable at {REDIS_URL}: {exc!r}")
+    return client
+
+
+DedupOpener = Callable[[int], Any]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def open_dedup(request: pytest.FixtureRequest) -> Iterator[DedupOpener]:
+    """Open a dedup index with a window in ms; every index of one test shares its state."""
+    opened: list[Any] = []
+    namespace = unique_namespace()
+
+    def opener(window_ms: int) -> Any:
+        if request.param == "memory":
+            from attribo.collector.dedup import DedupIndex
+
+            if opened:  # the embedded index lives in one process: share it
+                return opened[0]
+            index: Any = DedupIndex(window_ms)
+        else:
+            from attribo.hotstate.redis_dedup import RedisDedup
+
+            index = RedisDedup(_redis_client(), namespace, window_ms)
+        opened.append(index)
+        return index
+
+    yield opener
+    if request.param == "redis" and opened:
+        opened[0].clear()
+
+
+class MemoryBuckets:
+    """The embedded rate limiter's buckets (api.ratelimit) behind the shared `take` call."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, Any] = {}
+
+    def take(self, name: str, rate: float, burst: int) -> int:
+        import time
+
+        from attribo.api.ratelimit import _Bucket
+
+        now = time.monotonic()
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            bucket = self._buckets[name] = _Bucket(rate, burst, now)
+        return bucket.take(now)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def buckets(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Token buckets: the embedded ones, or Redis's shared by every process."""
+    if request.param == "memory":
+        yield MemoryBuckets()
+        return
+    from attribo.hotstate.redis_buckets import RedisTokenBuckets
+
+    shared = RedisTokenBuckets(_redis_client(), unique_namespace())
+    yield shared
+    shared.clear()
