@@ -59,6 +59,22 @@ async def _freeze_long_lived(every_s: float = 10.0) -> None:
         await asyncio.sleep(every_s)
 
 
+async def _refresh_rollups(store: object, every_s: float = 2.0) -> None:
+    """Keep the report rollups close to the stored events, off the request path.
+
+    A report refreshes them itself before reading, so this only keeps that catch-up small.
+    """
+    refresh = getattr(store, "refresh_rollups", None)
+    if not callable(refresh):
+        return
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await asyncio.to_thread(refresh)
+        except Exception:  # a report would surface it; keep the loop alive
+            _log.exception("rollup refresh failed")
+
+
 def build_app(runtime: Runtime) -> ASGIApp:
     """The whole HTTP surface of one server process (event posts served by `IngestFront`)."""
     openapi = openapi_document()
@@ -111,9 +127,11 @@ def build_app(runtime: Runtime) -> ASGIApp:
         runtime.store_writer.start()
         await feed.start()
         freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")
+        rollups = asyncio.create_task(_refresh_rollups(runtime.store), name="attribo-rollups")
         try:
             yield
         finally:
+            rollups.cancel()
             freezer.cancel()
             await feed.close()
 

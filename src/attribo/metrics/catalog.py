@@ -15,17 +15,30 @@ A metric is an expression over *atoms*; an atom is one aggregate over one *base*
 The request's date range is an install-date range for `install` and `activity`, and the
 touch date / cost date for `touch` / `cost`. Days after install are 24-hour periods from
 the install time: day N is `[N * 24 h, (N + 1) * 24 h)` after it.
+
+Day-N metrics come in families (`retention_d<N>`, `revenue_d<N>`, `roas_d<N>`, `arpu_d<N>`,
+`sessions_d<N>`, `paying_users_d<N>`, N = 0..30); the usual days are also listed by name.
+Retention excludes young installs: day N counts only installs at least N + 1 days old at the
+request's `as_of` time, in the numerator and the denominator.
+
+Each atom has its SQL over raw events and, where a rollup can answer it, its SQL over the
+rollup tables (`store/rollups.py`): `rollup_touches` for touches and `rollup_installs`, one
+row per install with its activity folded in, for installs and activity.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DAY_MS = 86_400_000
+MAX_DAY = 30  # day-N families cover days 0..MAX_DAY
 COHORT_DAYS = (0, 1, 3, 7, 14, 30)
 RETENTION_DAYS = (1, 3, 7, 14, 30)
 EVENT_PREFIX = "event:"
-_NOT_BLOCKED = "i.attribution IS DISTINCT FROM 'blocked'"
+DAY_FAMILIES = ("retention", "revenue", "roas", "arpu", "sessions", "paying_users")
+_FAMILY_NAME = re.compile(r"^(" + "|".join(DAY_FAMILIES) + r")_d(0|[1-9][0-9]?)$")
+NOT_BLOCKED = "i.attribution IS DISTINCT FROM 'blocked'"
 _AGE_MS = "(epoch_ms(a.event_time) - epoch_ms(i.event_time))"
 
 
@@ -35,8 +48,10 @@ class Atom:
 
     name: str
     base: str  # touch | install | activity | cost
-    sql: str
-    needs_retention: bool = False  # the install base must join the per-install open flags
+    sql: str  # over raw events
+    rollup: str | None = None  # over the rollup tables; None: the rollup cannot answer it
+    retention_day: int | None = None  # the raw install base joins the day's open flag
+    mature_day: int | None = None  # binds one `?`: the latest install time old enough for it
 
 
 @dataclass(frozen=True)
@@ -65,39 +80,80 @@ class Dimension:
 
 def _atoms() -> dict[str, Atom]:
     atoms = [
-        Atom("n_clicks", "touch", "count(*) FILTER (WHERE t.type = 'click')"),
-        Atom("n_impressions", "touch", "count(*) FILTER (WHERE t.type = 'impression')"),
-        Atom("n_installs", "install", f"count(*) FILTER (WHERE {_NOT_BLOCKED})"),
-        Atom("n_organic", "install", "count(*) FILTER (WHERE i.attribution = 'organic')"),
-        Atom("n_blocked", "install", "count(*) FILTER (WHERE i.attribution = 'blocked')"),
-        Atom("s_revenue", "activity", "sum(a.revenue)"),
+        Atom(
+            "n_clicks",
+            "touch",
+            "count(*) FILTER (WHERE t.type = 'click')",
+            "sum(t.n) FILTER (WHERE t.type = 'click')",
+        ),
+        Atom(
+            "n_impressions",
+            "touch",
+            "count(*) FILTER (WHERE t.type = 'impression')",
+            "sum(t.n) FILTER (WHERE t.type = 'impression')",
+        ),
+        _same("n_installs", "install", f"count(*) FILTER (WHERE {NOT_BLOCKED})"),
+        _same("n_organic", "install", "count(*) FILTER (WHERE i.attribution = 'organic')"),
+        _same("n_blocked", "install", "count(*) FILTER (WHERE i.attribution = 'blocked')"),
+        Atom("s_revenue", "activity", "sum(a.revenue)", "sum(i.revenue)"),
         Atom(
             "n_paying",
             "activity",
             "count(DISTINCT a.install_event_id) FILTER (WHERE a.revenue > 0)",
+            "count(*) FILTER (WHERE i.first_pay_ms IS NOT NULL)",
         ),
-        Atom("n_sessions", "activity", "count(*) FILTER (WHERE a.type = 'open')"),
+        Atom(
+            "n_sessions",
+            "activity",
+            "count(*) FILTER (WHERE a.type = 'open')",
+            "sum(i.sessions)",
+        ),
         Atom("s_cost", "cost", "sum(c.spend_usd)"),
         Atom("n_cost_impressions", "cost", "sum(c.impressions)"),
     ]
-    for n in COHORT_DAYS:
-        atoms.append(
+    for n in range(MAX_DAY + 1):
+        within = f"{_AGE_MS} < {(n + 1) * DAY_MS}"
+        atoms += [
             Atom(
                 f"s_revenue_d{n}",
                 "activity",
-                f"sum(a.revenue) FILTER (WHERE {_AGE_MS} < {(n + 1) * DAY_MS})",
-            )
-        )
-    for n in RETENTION_DAYS:
-        atoms.append(
+                f"sum(a.revenue) FILTER (WHERE {within})",
+                f"sum(i.rev_c{n})",
+            ),
+            Atom(
+                f"n_sessions_d{n}",
+                "activity",
+                f"count(*) FILTER (WHERE a.type = 'open' AND {within})",
+                f"sum(i.sess_c{n})",
+            ),
+            Atom(
+                f"n_paying_d{n}",
+                "activity",
+                f"count(DISTINCT a.install_event_id) FILTER (WHERE a.revenue > 0 AND {within})",
+                f"count(*) FILTER (WHERE i.first_pay_ms < {(n + 1) * DAY_MS})",
+            ),
             Atom(
                 f"n_retained_d{n}",
                 "install",
-                f"count(*) FILTER (WHERE {_NOT_BLOCKED} AND r.ret_d{n})",
-                needs_retention=True,
-            )
-        )
+                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND r.ret_d{n} AND i.event_time <= ?)",
+                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND (i.open_days >> {n}) & 1 = 1"
+                " AND i.event_time <= ?)",
+                retention_day=n,
+                mature_day=n,
+            ),
+            _same(
+                f"n_mature_d{n}",
+                "install",
+                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND i.event_time <= ?)",
+                mature_day=n,
+            ),
+        ]
     return {atom.name: atom for atom in atoms}
+
+
+def _same(name: str, base: str, sql: str, mature_day: int | None = None) -> Atom:
+    """An install-base atom whose SQL reads the same on the rollup (same column names)."""
+    return Atom(name, base, sql, sql, mature_day=mature_day)
 
 
 ATOMS: dict[str, Atom] = _atoms()
@@ -228,31 +284,20 @@ def _metrics() -> dict[str, Metric]:
             "Opens by users of the install cohort.",
         ),
     ]
-    for n in COHORT_DAYS:
-        m.append(
-            Metric(
-                f"roas_d{n}",
-                _ratio(f"s_revenue_d{n}", "s_cost"),
-                (f"s_revenue_d{n}", "s_cost"),
-                "ratio",
-                f"Cohort revenue within {n + 1} x 24 h of install (day {n} included) / cost.",
-            )
+    m.append(
+        Metric(
+            "blocked_spend",
+            "s_cost * CAST(n_blocked AS DOUBLE) / nullif(n_installs + n_blocked, 0)",
+            ("s_cost", "n_blocked", "n_installs"),
+            "currency",
+            "Spend that paid for blocked installs: cost x blocked installs / (installs + "
+            "blocked installs), the networks' effective price per claimed install.",
         )
-    for n in RETENTION_DAYS:
-        m.append(
-            Metric(
-                f"retention_d{n}",
-                _ratio(f"n_retained_d{n}", "n_installs"),
-                (f"n_retained_d{n}", "n_installs"),
-                "percent",
-                f"Share of installs with an open on day {n} after install ([{n} x 24 h, "
-                f"{n + 1} x 24 h) after the install time); young cohorts are not excluded.",
-            )
-        )
+    )
+    m += [day_metric("roas", n) for n in COHORT_DAYS]
+    m += [day_metric("retention", n) for n in RETENTION_DAYS]
     return {metric.name: metric for metric in m}
 
-
-METRICS: dict[str, Metric] = _metrics()
 
 EVENT_METRIC_DESCRIPTION = (
     "`event:<name>`: count of in-app events named <name> by users of the install cohort."
@@ -377,9 +422,64 @@ def _dimensions() -> dict[str, Dimension]:
 DIMENSIONS: dict[str, Dimension] = _dimensions()
 
 
+def day_metric(family: str, n: int) -> Metric:
+    """Metric `<family>_d<n>`: the cohort's value within n + 1 days of install."""
+    within = f"within {n + 1} x 24 h of install (day {n} included)"
+    defs = {
+        "retention": (
+            _ratio(f"n_retained_d{n}", f"n_mature_d{n}"),
+            (f"n_retained_d{n}", f"n_mature_d{n}"),
+            "percent",
+            f"Share of installs with an open on day {n} after install ([{n} x 24 h, "
+            f"{n + 1} x 24 h) after the install time), among installs at least {n + 1} days "
+            "old at `as_of` (younger ones are left out of both sides).",
+        ),
+        "revenue": (
+            f"s_revenue_d{n}",
+            (f"s_revenue_d{n}",),
+            "currency",
+            f"Cohort revenue {within}.",
+        ),
+        "roas": (
+            _ratio(f"s_revenue_d{n}", "s_cost"),
+            (f"s_revenue_d{n}", "s_cost"),
+            "ratio",
+            f"Cohort revenue {within} / cost.",
+        ),
+        "arpu": (
+            _ratio(f"s_revenue_d{n}", "n_installs"),
+            (f"s_revenue_d{n}", "n_installs"),
+            "currency",
+            f"Cohort revenue {within} / installs.",
+        ),
+        "sessions": (
+            f"n_sessions_d{n}",
+            (f"n_sessions_d{n}",),
+            "integer",
+            f"Opens by users of the install cohort {within}.",
+        ),
+        "paying_users": (
+            f"n_paying_d{n}",
+            (f"n_paying_d{n}",),
+            "integer",
+            f"Installs of the cohort with revenue > 0 {within}.",
+        ),
+    }
+    sql, atoms, fmt, description = defs[family]
+    return Metric(f"{family}_d{n}", sql, atoms, fmt, description)
+
+
+METRICS: dict[str, Metric] = _metrics()
+
+
 def lookup_metric(name: str) -> Metric | None:
-    """The catalogue's metric of that name (not `event:<name>`, which is built per request)."""
-    return METRICS.get(name)
+    """The metric of that name: listed, or of a day-N family (not `event:<name>`)."""
+    if name in METRICS:
+        return METRICS[name]
+    match = _FAMILY_NAME.match(name)
+    if match is None or int(match.group(2)) > MAX_DAY:
+        return None
+    return day_metric(match.group(1), int(match.group(2)))
 
 
 def describe_catalogue() -> dict[str, list[dict[str, str]]]:
@@ -394,6 +494,15 @@ def describe_catalogue() -> dict[str, list[dict[str, str]]]:
             "description": EVENT_METRIC_DESCRIPTION,
         }
     )
+    for family in DAY_FAMILIES:
+        example = day_metric(family, 7)
+        metrics.append(
+            {
+                "name": f"{family}_d<N>",
+                "format": example.format,
+                "description": f"Day N = 0..{MAX_DAY}; for N = 7: {example.description}",
+            }
+        )
     dimensions = [
         {"name": d.name, "description": d.description, "in_costs": str(d.cost is not None).lower()}
         for d in DIMENSIONS.values()

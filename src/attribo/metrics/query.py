@@ -11,8 +11,13 @@ date). When a requested dimension or filter has no column in `costs` (platform, 
 there is no `costs` table, cost is NULL in every row and in the totals, and so are the
 metrics built on it (CPI, CPM, ROAS); otherwise a row without cost rows has cost 0.
 
+Where the store keeps rollups current (`RollupStore.refresh_rollups`), touches are read from
+`rollup_touches` and installs with their activity from `rollup_installs`; only what a rollup
+cannot answer (`event:<name>` counts, activity by event date) still reads raw events. Both
+paths give the same numbers (tests compare them on every metric and dimension).
+
 Only catalogue SQL is ever written into the query text; every value from the request (app,
-dates, filter values, event names, the limit) is a `?` parameter.
+dates, filter values, event names, `as_of`, the limit) is a `?` parameter.
 """
 
 from __future__ import annotations
@@ -29,12 +34,12 @@ from attribo.metrics.catalog import (
     DAY_MS,
     DIMENSIONS,
     EVENT_PREFIX,
-    METRICS,
-    RETENTION_DAYS,
+    NOT_BLOCKED,
     Atom,
     Metric,
     event_atom,
     event_metric,
+    lookup_metric,
 )
 
 MAX_LIMIT = 10_000
@@ -47,6 +52,14 @@ class QueryStore(Protocol):
 
     def query(self, sql: str, params: list[object]) -> pa.Table:
         """Rows of the query as Arrow."""
+        ...
+
+
+class RollupStore(QueryStore, Protocol):
+    """A store that keeps report rollups current with its events."""
+
+    def refresh_rollups(self) -> bool:
+        """Bring the rollups up to the stored events; False if the store has none."""
         ...
 
 
@@ -70,6 +83,7 @@ class AggregateRequest:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     sort: str | None = None  # a requested metric or dimension, `-` for descending
     limit: int = 1_000
+    as_of: datetime | None = None  # when young installs are judged (retention); None: now
 
     def __post_init__(self) -> None:
         """Check every field against the catalogue."""
@@ -81,7 +95,8 @@ class AggregateRequest:
             raise RequestError("metrics", "at least one metric is required")
         for name in self.metrics:
             if not isinstance(name, str) or not (
-                name in METRICS or (name.startswith(EVENT_PREFIX) and len(name) > len(EVENT_PREFIX))
+                lookup_metric(name) is not None
+                or (name.startswith(EVENT_PREFIX) and len(name) > len(EVENT_PREFIX))
             ):
                 raise RequestError("metrics", f"unknown metric {name!r}")
         for name in self.dimensions:
@@ -116,6 +131,14 @@ class AggregateRequest:
             raise RequestError("limit", "must be an integer")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise RequestError("limit", f"must be between 1 and {MAX_LIMIT}")
+        if self.as_of is not None and (
+            not isinstance(self.as_of, datetime) or self.as_of.utcoffset() is None
+        ):
+            raise RequestError("as_of", "must be a datetime with a time zone")
+
+    def judged_at(self) -> datetime:
+        """The `as_of` time, now when not given."""
+        return self.as_of if self.as_of is not None else datetime.now(UTC)
 
 
 @dataclass
@@ -139,15 +162,41 @@ class _Plan:
     metrics: dict[str, Metric]  # requested name -> definition
     atoms: dict[str, Atom]
     event_names: dict[str, str]  # atom -> event name (a parameter)
+    rolled: frozenset[str] = frozenset()  # bases read from the rollups
+
+    def atom_sql(self, atom: Atom) -> str:
+        """The atom's SQL for the source its base reads."""
+        if atom.base in self.rolled:
+            assert atom.rollup is not None
+            return atom.rollup
+        return atom.sql
+
+    def atom_params(self, atom: Atom, request: AggregateRequest) -> list[object]:
+        """Values for the atom's `?` marks, in order."""
+        if atom.name in self.event_names:
+            return [self.event_names[atom.name]]
+        if atom.mature_day is not None:
+            return [request.judged_at() - timedelta(days=atom.mature_day + 1)]
+        return []
 
 
-def _plan(request: AggregateRequest) -> _Plan:
+def _rolled_bases(request: AggregateRequest, atoms: dict[str, Atom]) -> frozenset[str]:
+    """Bases the rollups can answer: touches and installs always, activity unless it needs
+    raw rows (event counts by name, or a dimension dated by the activity itself)."""
+    activity_raw = any(
+        atom.base == "activity" and atom.rollup is None for atom in atoms.values()
+    ) or any("a." in DIMENSIONS[name].activity for name in request.dimensions)
+    return frozenset({"touch", "install"} | (set() if activity_raw else {"activity"}))
+
+
+def _plan(request: AggregateRequest, rollups: bool = False) -> _Plan:
     metrics: dict[str, Metric] = {}
     atoms: dict[str, Atom] = {}
     event_names: dict[str, str] = {}
     for name in request.metrics:
-        if name in METRICS:
-            metric = METRICS[name]
+        known = lookup_metric(name)
+        if known is not None:
+            metric = known
             for atom in metric.atoms:
                 atoms[atom] = ATOMS[atom]
         else:
@@ -156,7 +205,8 @@ def _plan(request: AggregateRequest) -> _Plan:
             atoms[atom_name] = event_atom(atom_name)
             metric = event_metric(name, atom_name)
         metrics[name] = metric
-    return _Plan(metrics, atoms, event_names)
+    rolled = _rolled_bases(request, atoms) if rollups else frozenset()
+    return _Plan(metrics, atoms, event_names, rolled)
 
 
 def costs_joinable(request: AggregateRequest) -> bool:
@@ -179,11 +229,10 @@ def _range(request: AggregateRequest) -> tuple[datetime, datetime]:
     return start, datetime.combine(request.date_to, time(), UTC) + timedelta(days=1)
 
 
-def _retention_join() -> str:
+def _retention_join(days: Sequence[int]) -> str:
     age = "epoch_ms(o.event_time) - epoch_ms(j.event_time)"
     flags = ", ".join(
-        f"bool_or({age} >= {n * DAY_MS} AND {age} < {(n + 1) * DAY_MS}) AS ret_d{n}"
-        for n in RETENTION_DAYS
+        f"bool_or({age} >= {n * DAY_MS} AND {age} < {(n + 1) * DAY_MS}) AS ret_d{n}" for n in days
     )
     return (
         f" LEFT JOIN (SELECT o.install_event_id AS iid, {flags} FROM events o"
@@ -198,12 +247,12 @@ def _filters(sql: _Sql, base: str, request: AggregateRequest) -> None:
         sql.add(f" AND {_dim_sql(base, name)} IN ({marks})", *values)
 
 
-def _installs_cte(sql: _Sql, request: AggregateRequest) -> None:
+def _installs_cte(sql: _Sql, request: AggregateRequest, rolled: bool) -> None:
     """`inst`: the installs of the request (range and filters), shared by the install bases."""
     start, end = _range(request)
+    source = "rollup_installs i WHERE" if rolled else "events i WHERE i.type = 'install' AND"
     sql.add(
-        "inst AS (SELECT * FROM events i WHERE i.app_id = ? AND i.type = 'install'"
-        " AND i.event_time >= ? AND i.event_time < ?",
+        f"inst AS (SELECT * FROM {source} i.app_id = ? AND i.event_time >= ? AND i.event_time < ?",
         request.app_id,
         start,
         end,
@@ -220,16 +269,15 @@ def _base_select(
         columns.append(f"GROUPING({', '.join(f'd{k}' for k in range(len(dims)))}) <> 0 AS total")
     sql.add("SELECT " + "".join(f"{column}, " for column in columns))
     atoms = [atom for atom in plan.atoms.values() if atom.base == base]
+    rolled = base in plan.rolled
     for k, atom in enumerate(atoms):
         sql.add(", " if k else "")
-        if atom.name in plan.event_names:
-            sql.add(f"{atom.sql} AS {atom.name}", plan.event_names[atom.name])
-        else:
-            sql.add(f"{atom.sql} AS {atom.name}")
+        sql.add(f"{plan.atom_sql(atom)} AS {atom.name}", *plan.atom_params(atom, request))
     if base == "touch":
         start, end = _range(request)
+        source = "rollup_touches t WHERE" if rolled else "events t WHERE"
         sql.add(
-            " FROM events t WHERE t.app_id = ? AND t.type IN ('click', 'impression')"
+            f" FROM {source} t.app_id = ? AND t.type IN ('click', 'impression')"
             " AND t.event_time >= ? AND t.event_time < ?",
             request.app_id,
             start,
@@ -238,8 +286,11 @@ def _base_select(
         _filters(sql, base, request)
     elif base == "install":
         sql.add(" FROM inst i")
-        if any(atom.needs_retention for atom in atoms):
-            sql.add(_retention_join(), request.app_id)
+        days = sorted({a.retention_day for a in atoms if a.retention_day is not None})
+        if days and not rolled:
+            sql.add(_retention_join(days), request.app_id)
+    elif base == "activity" and rolled:  # folded into each install's rollup row
+        sql.add(f" FROM inst i WHERE i.n_activity > 0 AND {NOT_BLOCKED}")
     elif base == "activity":
         sql.add(
             " FROM events a JOIN inst i ON i.event_id = a.install_event_id"
@@ -273,15 +324,17 @@ def _order_keys(request: AggregateRequest) -> list[str]:
     return keys + [f"d{k} ASC NULLS LAST" for k in range(len(request.dimensions))]
 
 
-def build_sql(request: AggregateRequest, costs_table: bool) -> tuple[str, list[object]] | None:
+def build_sql(
+    request: AggregateRequest, costs_table: bool, rollups: bool = False
+) -> tuple[str, list[object]] | None:
     """SQL and parameters answering `request`; None when no base is queryable.
 
     One query gives the rows (sorted, limited) and, in the row whose `total` is true, the
     totals over every row (each base adds a grand-total grouping set), so the events are
-    read once. `costs_table`
-    says whether the store has a `costs` table.
+    read once. `costs_table` says whether the store has a `costs` table, `rollups` whether
+    its rollup tables are current.
     """
-    plan = _plan(request)
+    plan = _plan(request, rollups)
     dims = request.dimensions
     with_cost = costs_table and costs_joinable(request)
     bases = [
@@ -293,7 +346,7 @@ def build_sql(request: AggregateRequest, costs_table: bool) -> tuple[str, list[o
         return None
     sql = _Sql().add("WITH ")
     if "install" in bases or "activity" in bases:
-        _installs_cte(sql, request)
+        _installs_cte(sql, request, "install" in plan.rolled)
     sql.add("u AS (")
     for k, base in enumerate(bases):
         sql.add(" UNION ALL BY NAME " if k else "")
@@ -346,16 +399,27 @@ def _key(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def run_aggregate(store: QueryStore, request: AggregateRequest) -> dict[str, Any]:
+def rollups_current(store: QueryStore) -> bool:
+    """Refresh the store's rollups if it keeps any; whether queries may read them."""
+    refresh = getattr(store, "refresh_rollups", None)
+    return bool(refresh()) if callable(refresh) else False
+
+
+def run_aggregate(
+    store: QueryStore, request: AggregateRequest, rollups: bool | None = None
+) -> dict[str, Any]:
     """Answer `request`: `{"rows": [{dimension: value, metric: value}], "totals": {...}}`.
 
     Totals are computed over every row the filters select, not only the `limit` returned.
+    `rollups` None: use the store's rollups when it keeps them (refreshed first); False:
+    read raw events only (the reference the rollups are tested against).
     """
+    use_rollups = rollups_current(store) if rollups is None else rollups
     plan = _plan(request)
     metrics = list(plan.metrics.values())
     rows: list[dict[str, Any]] = []
     totals: dict[str, Any] = {name: None for name in request.metrics}
-    built = build_sql(request, has_costs_table(store))
+    built = build_sql(request, has_costs_table(store), use_rollups)
     if built is None:
         return {"rows": rows, "totals": totals}
     for record in store.query(*built).to_pylist():

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from attribo.store import rollups
 from attribo.store.base import EventQuery
 from attribo.store.schema import EVENTS_ARROW_SCHEMA, events_ddl
 
@@ -54,6 +55,7 @@ class DuckDBStore:
             "consumer VARCHAR PRIMARY KEY, log_offset BIGINT NOT NULL)"
         )
         self._write_lock = threading.Lock()
+        self._rollup_lock = threading.Lock()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = self._conn.cursor()
@@ -150,6 +152,17 @@ class DuckDBStore:
     def query(self, sql: str, params: list[object]) -> pa.Table:
         """Run a read-only query on its own cursor; the result as Arrow."""
         return self._cursor().sql(sql, params=params).to_arrow_table()
+
+    def refresh_rollups(self) -> bool:
+        """Bring the report rollups up to the stored events (see `store.rollups`)."""
+        with self._rollup_lock:
+            rollups.refresh_rollups(self._cursor())
+        return True
+
+    def reset_rollups(self) -> None:
+        """Forget the rollups after stored events were rewritten; the next refresh rebuilds."""
+        with self._rollup_lock:
+            rollups.reset_rollups(self._cursor())
 
     def close(self) -> None:
         """Checkpoint and close the file."""

@@ -22,6 +22,7 @@ from attribo.bench.server import ServerProcess
 from attribo.sim import SimRun, load_params
 from attribo.sim.send import send_batches
 from attribo.store.costs import CostRow, create_costs_table, upsert_costs
+from attribo.store.rollups import reset_rollups
 from helpers import wait_stored
 
 APP = "m.app"
@@ -68,6 +69,7 @@ def _load_costs(path: Path, rows: list[dict]) -> None:
             "UPDATE events SET attribution = 'blocked' WHERE type = 'install'"
             " AND attributed_network = 'clickhub_media' AND hash(event_id) % 3 = 0"
         )
+        reset_rollups(conn)  # stored events were rewritten: the server's rollups are stale
 
 
 def _attributions(server: ServerProcess) -> list[dict]:

@@ -6,7 +6,8 @@ with `groupby`, the groups combined on their keys, then each metric computed per
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -33,11 +34,29 @@ BASES = {
     "paying_users": {"activity"},
     "roas": {"activity", "cost"},
     "sessions": {"activity"},
+    "blocked_spend": {"install", "cost"},
 }
-for _n in (0, 1, 3, 7, 14, 30):
-    BASES[f"roas_d{_n}"] = {"activity", "cost"}
-for _n in (1, 3, 7, 14, 30):
-    BASES[f"retention_d{_n}"] = {"install"}
+FAMILY = re.compile(r"^(retention|revenue|roas|arpu|sessions|paying_users)_d(\d+)$")
+FAMILY_BASES = {
+    "retention": {"install"},
+    "revenue": {"activity"},
+    "roas": {"activity", "cost"},
+    "arpu": {"activity", "install"},
+    "sessions": {"activity"},
+    "paying_users": {"activity"},
+}
+
+
+def _bases(metric: str) -> set[str]:
+    match = FAMILY.match(metric)
+    if match:
+        return FAMILY_BASES[match.group(1)]
+    return BASES.get(metric, {"activity"})
+
+
+def _days(metrics: list[str]) -> set[int]:
+    return {int(m.group(2)) for m in map(FAMILY.match, metrics) if m}
+
 
 SOURCE_COLUMNS = {
     "app": "app_id",
@@ -116,27 +135,31 @@ def compute(
     date_from: date,
     date_to: date,
     filters: dict[str, list[str]] | None = None,
+    as_of: datetime | None = None,
 ) -> tuple[dict[tuple, dict[str, Any]], dict[str, Any]]:
-    """(rows keyed by dimension values, totals) for the report."""
+    """(rows keyed by dimension values, totals) for the report.
+
+    `as_of`: installs younger than N + 1 days then are left out of day-N retention (None:
+    nothing is too young)."""
     filters = filters or {}
     with_cost = costs is not None and all(
         d.partition(":")[0] in COST_DIMENSIONS or d.partition(":")[0].endswith("_date")
         for d in [*dims, *filters]
     )
-    rows = _compute(events, costs, with_cost, app_id, metrics, dims, date_from, date_to, filters)
-    everything = _compute(
-        events, costs, with_cost, app_id, metrics, [], date_from, date_to, filters
-    )
+    args = (date_from, date_to, filters, as_of)
+    rows = _compute(events, costs, with_cost, app_id, metrics, dims, *args)
+    everything = _compute(events, costs, with_cost, app_id, metrics, [], *args)
     # No base at all (only cost metrics, cost not joinable): nothing is known.
     totals = everything.get((), _metrics({}, metrics, False))
     return rows, totals
 
 
-def _compute(events, costs, joinable, app_id, metrics, dims, date_from, date_to, filters):
+def _compute(events, costs, joinable, app_id, metrics, dims, date_from, date_to, filters, as_of):
     events = events[events["app_id"] == app_id].copy()
     events["day"] = events["event_time"].dt.tz_convert("UTC").dt.date
     in_range = (events["day"] >= date_from) & (events["day"] <= date_to)
-    bases = set().union(*(BASES.get(m, {"activity"}) for m in metrics))
+    bases = set().union(*(_bases(m) for m in metrics))
+    days = _days(metrics) | {0, 1, 3, 7, 14, 30}
     combined: dict[tuple, dict] = {}
 
     def merge(groups: dict[tuple, dict]) -> None:
@@ -172,17 +195,20 @@ def _compute(events, costs, joinable, app_id, metrics, dims, date_from, date_to,
         )
         opens["age"] = opens["event_time"] - opens["install_time"]
         frame = installs.copy()
-        for n in (1, 3, 7, 14, 30):
-            on_day = opens[(opens["age"] >= n * DAY) & (opens["age"] < (n + 1) * DAY)]
-            frame[f"ret{n}"] = frame["event_id"].isin(set(on_day["install_event_id"]))
         frame["ok"] = frame["attribution"] != "blocked"
         aggregates = {
             "installs": lambda p: int(p["ok"].sum()),
             "organic_installs": lambda p: int((p["attribution"] == "organic").sum()),
             "blocked_installs": lambda p: int((p["attribution"] == "blocked").sum()),
         }
-        for n in (1, 3, 7, 14, 30):
-            aggregates[f"ret{n}"] = lambda p, n=n: int((p["ok"] & p[f"ret{n}"]).sum())
+        for n in days:
+            on_day = opens[(opens["age"] >= n * DAY) & (opens["age"] < (n + 1) * DAY)]
+            frame[f"ret{n}"] = frame["event_id"].isin(set(on_day["install_event_id"]))
+            frame[f"mature{n}"] = frame["ok"] & (
+                True if as_of is None else frame["event_time"] <= as_of - (n + 1) * DAY
+            )
+            aggregates[f"ret{n}"] = lambda p, n=n: int((p[f"mature{n}"] & p[f"ret{n}"]).sum())
+            aggregates[f"mature{n}"] = lambda p, n=n: int(p[f"mature{n}"].sum())
         merge(_group(_keyed(frame, dims, INSTALL_COLUMNS, "day", "day"), dims, aggregates))
     if "activity" in bases:
         cohort = installs[installs["attribution"] != "blocked"]
@@ -201,9 +227,12 @@ def _compute(events, costs, joinable, app_id, metrics, dims, date_from, date_to,
             "sessions": lambda p: int((p["type"] == "open").sum()),
             "paying": lambda p: int(p.loc[p["revenue"] > 0, "install_event_id"].nunique()),
         }
-        for n in (0, 1, 3, 7, 14, 30):
-            aggregates[f"rev{n}"] = lambda p, n=n: float(
-                p.loc[p["age"] < (n + 1) * DAY, "revenue"].sum()
+        for n in days:
+            within = lambda p, n=n: p["age"] < (n + 1) * DAY  # noqa: E731
+            aggregates[f"rev{n}"] = lambda p, w=within: float(p.loc[w(p), "revenue"].sum())
+            aggregates[f"sess{n}"] = lambda p, w=within: int((w(p) & (p["type"] == "open")).sum())
+            aggregates[f"pay{n}"] = lambda p, w=within: int(
+                p.loc[w(p) & (p["revenue"] > 0), "install_event_id"].nunique()
             )
         for m in metrics:
             if m.startswith("event:"):
@@ -280,10 +309,28 @@ def _metrics(v: dict, metrics: list[str], with_cost: bool) -> dict[str, Any]:
             out[m] = g("paying")
         elif m == "roas":
             out[m] = _div(g("revenue"), cost)
-        elif m.startswith("roas_d"):
-            out[m] = _div(g(f"rev{m[6:]}"), cost)
-        elif m.startswith("retention_d"):
-            out[m] = _div(g(f"ret{m[11:]}"), g("installs"))
+        elif m == "blocked_spend":
+            out[m] = _div(
+                None if cost is None else cost * g("blocked_installs"),
+                g("installs") + g("blocked_installs"),
+            )
+        elif match := FAMILY.match(m):
+            family, n = match.group(1), match.group(2)
+            out[m] = _family(family, n, g, cost)
         else:
             raise KeyError(m)
     return out
+
+
+def _family(family: str, n: str, g, cost) -> Any:
+    if family == "retention":
+        return _div(g(f"ret{n}"), g(f"mature{n}"))
+    if family == "revenue":
+        return float(g(f"rev{n}"))
+    if family == "roas":
+        return _div(g(f"rev{n}"), cost)
+    if family == "arpu":
+        return _div(g(f"rev{n}"), g("installs"))
+    if family == "sessions":
+        return g(f"sess{n}")
+    return g(f"pay{n}")

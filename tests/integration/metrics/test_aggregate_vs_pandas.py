@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +28,8 @@ from attribo.metrics import DIMENSIONS, METRICS, AggregateRequest, run_aggregate
 from attribo.store.duckdb import DuckDBStore
 
 DATE_TO = date.fromordinal(START.toordinal() + DAYS - 1)
+AS_OF = datetime(2026, 10, 24, 12, tzinfo=UTC)  # inside the data: some installs are too young
+FAMILY_SAMPLE = ["retention_d0", "revenue_d5", "arpu_d2", "sessions_d12", "paying_users_d4"]
 REL = 1e-9
 FILTERS: list[dict[str, list[str]] | None] = [
     None,
@@ -86,7 +88,7 @@ def _request(metrics, dims, filters, **extra) -> AggregateRequest:
         date_from=START,
         date_to=DATE_TO,
         filters={k: tuple(v) for k, v in (filters or {}).items()},
-        **{"limit": 10_000, **extra},
+        **{"limit": 10_000, "as_of": AS_OF, **extra},
     )
 
 
@@ -99,18 +101,34 @@ def test_the_data_has_what_the_metrics_need(report_data: ReportData) -> None:
     assert len(report_data.costs) > 100
 
 
+@pytest.mark.parametrize("source", ["rollups", "raw"])
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f or {}) or "unfiltered")
 @pytest.mark.parametrize("dimension", [None, *DIMENSIONS])
 def test_every_metric_by_every_dimension(
-    report_data: ReportData, costed: DuckDBStore, event_names, dimension, filters
+    report_data: ReportData, costed: DuckDBStore, dimension, filters, source
 ) -> None:
-    metrics = [*METRICS, *(f"event:{name}" for name in event_names)]
+    """Rollups answer everything but event counts by name: those are checked below."""
+    metrics = [*METRICS, *FAMILY_SAMPLE]
     dims = [dimension] if dimension else []
-    result = run_aggregate(costed, _request(metrics, dims, filters))
+    request = _request(metrics, dims, filters)
+    result = run_aggregate(costed, request, rollups=None if source == "rollups" else False)
     rows, totals = compute(
-        report_data.events, report_data.costs, APP, metrics, dims, START, DATE_TO, filters
+        report_data.events, report_data.costs, APP, metrics, dims, START, DATE_TO, filters, AS_OF
     )
     assert result["rows"], "an empty report proves nothing"
+    _check(result, rows, totals, dims)
+
+
+@pytest.mark.parametrize("dimension", [None, "network", "event_date", "install_date:week"])
+def test_event_counts_by_name_read_raw_events_beside_the_rollups(
+    report_data: ReportData, costed: DuckDBStore, event_names, dimension
+) -> None:
+    metrics = ["installs", "revenue", "retention_d1", *(f"event:{name}" for name in event_names)]
+    dims = [dimension] if dimension else []
+    result = run_aggregate(costed, _request(metrics, dims, None))
+    rows, totals = compute(
+        report_data.events, report_data.costs, APP, metrics, dims, START, DATE_TO, None, AS_OF
+    )
     _check(result, rows, totals, dims)
 
 
@@ -121,7 +139,7 @@ def test_each_metric_alone_by_network_and_campaign(
     dims = ["network", "campaign"]
     result = run_aggregate(costed, _request([metric], dims, None))
     rows, totals = compute(
-        report_data.events, report_data.costs, APP, [metric], dims, START, DATE_TO
+        report_data.events, report_data.costs, APP, [metric], dims, START, DATE_TO, as_of=AS_OF
     )
     _check(result, rows, totals, dims)
 
@@ -144,6 +162,7 @@ def test_without_a_costs_table_cost_metrics_are_null(
         START,
         DATE_TO,
         {"country": ["US", "GB"]},
+        AS_OF,
     )
     _check(result, rows, totals, dims)
     assert all(row["cost"] is None for row in result["rows"]) and result["totals"]["cost"] is None
@@ -260,10 +279,19 @@ def test_several_dimensions_filters_and_a_part_of_the_period(
         date_to=date_to,
         filters={k: tuple(v) for k, v in (filters or {}).items()},
         limit=10_000,
+        as_of=AS_OF,
     )
     result = run_aggregate(costed, request)
     rows, totals = compute(
-        report_data.events, report_data.costs, APP, metrics, dims, date_from, date_to, filters
+        report_data.events,
+        report_data.costs,
+        APP,
+        metrics,
+        dims,
+        date_from,
+        date_to,
+        filters,
+        AS_OF,
     )
     _check(result, rows, totals, dims)
 
@@ -287,8 +315,14 @@ FILTER_VALUES = {
 
 @st.composite
 def _random_requests(draw: st.DrawFn) -> tuple[list[str], list[str], dict, date, date]:
+    family = [f"{f}_d{n}" for f in ("retention", "revenue", "sessions") for n in (0, 2, 9, 30)]
     metrics = draw(
-        st.lists(st.sampled_from([*METRICS, "event:purchase"]), min_size=1, max_size=6, unique=True)
+        st.lists(
+            st.sampled_from([*METRICS, *family, "event:purchase"]),
+            min_size=1,
+            max_size=6,
+            unique=True,
+        )
     )
     dims = draw(st.lists(st.sampled_from(list(DIMENSIONS)), max_size=3, unique=True))
     filter_dims = draw(st.lists(st.sampled_from(list(FILTER_VALUES)), max_size=2, unique=True))
@@ -319,9 +353,18 @@ def test_random_requests_agree_with_pandas(report_data: ReportData, costed: Duck
         date_to=date_to,
         filters={k: tuple(v) for k, v in filters.items()},
         limit=10_000,
+        as_of=AS_OF,
     )
     rows, totals = compute(
-        report_data.events, report_data.costs, APP, metrics, dims, date_from, date_to, filters
+        report_data.events,
+        report_data.costs,
+        APP,
+        metrics,
+        dims,
+        date_from,
+        date_to,
+        filters,
+        AS_OF,
     )
     _check(run_aggregate(costed, request), rows, totals, dims)
 

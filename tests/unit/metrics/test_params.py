@@ -13,6 +13,7 @@ from attribo.metrics import (
     describe_catalogue,
     parse_aggregate_params,
 )
+from attribo.metrics.catalog import DAY_FAMILIES
 
 GOOD = {
     "app_id": ["a"],
@@ -67,6 +68,7 @@ def test_errors_name_the_query_parameter(change: dict, parameter: str) -> None:
 def test_the_catalogue_description_lists_everything() -> None:
     described = describe_catalogue()
     names = {m["name"] for m in described["metrics"]}
-    assert set(METRICS) | {"event:<name>"} == names
+    families = {f"{family}_d<N>" for family in DAY_FAMILIES}
+    assert set(METRICS) | {"event:<name>"} | families == names
     assert {d["name"] for d in described["dimensions"]} == set(DIMENSIONS)
     assert all(m["description"] and m["format"] for m in described["metrics"])

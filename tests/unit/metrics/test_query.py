@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -37,6 +37,10 @@ def _request(**fields) -> AggregateRequest:
         ({"limit": 0}, "limit"),
         ({"limit": 10_001}, "limit"),
         ({"limit": True}, "limit"),
+        ({"metrics": ("retention_d31",)}, "metrics"),
+        ({"metrics": ("revenue_d07",)}, "metrics"),
+        ({"metrics": ("cohort_d1",)}, "metrics"),
+        ({"as_of": datetime(2026, 10, 1)}, "as_of"),
     ],
 )
 def test_invalid_requests_name_the_field(fields: dict, field: str) -> None:
