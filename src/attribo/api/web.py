@@ -38,7 +38,7 @@ class _Files:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self._cache: dict[Path, tuple[bytes, bytes | None, str]] = {}
+        self._cache: dict[tuple[Path, int], tuple[bytes, bytes | None, str]] = {}
 
     def find(self, rel: str) -> Path | None:
         path = (self.root / rel).resolve()
@@ -47,7 +47,8 @@ class _Files:
         return path
 
     def load(self, path: Path) -> tuple[bytes, bytes | None, str]:
-        cached = self._cache.get(path)
+        key = (path, path.stat().st_mtime_ns)  # a rebuild while serving is picked up
+        cached = self._cache.get(key)
         if cached is None:
             raw = path.read_bytes()
             packed = gzip.compress(raw, 9, mtime=0) if path.suffix in _COMPRESSIBLE else None
@@ -55,7 +56,7 @@ class _Files:
             if media.startswith("text/") or path.suffix in (".js", ".json", ".svg"):
                 media += "; charset=utf-8"
             cached = (raw, packed, media)
-            self._cache[path] = cached
+            self._cache[key] = cached
         return cached
 
 
