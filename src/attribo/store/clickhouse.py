@@ -22,7 +22,13 @@ import pyarrow as pa
 from pyarrow import compute as pc
 
 from attribo.store.base import EventQuery
-from attribo.store.clickhouse_sql import TIME_COLUMNS, bind, events_ddl, offsets_ddl
+from attribo.store.clickhouse_sql import (
+    DUCKDB_COMPAT_FUNCTIONS,
+    TIME_COLUMNS,
+    bind,
+    events_ddl,
+    offsets_ddl,
+)
 from attribo.store.schema import EVENTS_ARROW_SCHEMA
 
 # Times leave as epoch ms under another name: a ClickHouse alias shadows the column in WHERE.
@@ -67,6 +73,8 @@ class ClickHouseStore:
         client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
         client.command(events_ddl(database))
         client.command(offsets_ddl(database))
+        for statement in DUCKDB_COMPAT_FUNCTIONS:
+            client.command(statement)
         client.use_database(database)
 
     @classmethod

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from attribo.store.clickhouse_sql import DUCKDB_COMPAT_SETTINGS
+
 try:
     from chdb import session as chdb_session
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -27,6 +29,8 @@ class ChdbClient:
         Path(path).mkdir(parents=True, exist_ok=True)
         self._session = chdb_session.Session(str(path))
         self._lock = threading.Lock()
+        for name, value in DUCKDB_COMPAT_SETTINGS.items():
+            self._session.query(f"SET {name} = {value}")
 
     def command(self, sql: str) -> None:
         """Run a statement that returns nothing."""

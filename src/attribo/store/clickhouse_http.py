@@ -16,6 +16,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "the ClickHouse server store needs clickhouse-connect: pip install 'attribo[cluster]'"
     ) from exc
 
+from attribo.store.clickhouse_sql import DUCKDB_COMPAT_SETTINGS
+
 _CH_TYPES = {pa.string(): "String", pa.int64(): "Int64"}
 
 
@@ -24,7 +26,7 @@ class HttpClient:
 
     def __init__(self, url: str) -> None:
         """Connect (clickhouse-connect pings the server)."""
-        self._client = clickhouse_connect.get_client(dsn=url)
+        self._client = clickhouse_connect.get_client(dsn=url, settings=DUCKDB_COMPAT_SETTINGS)
 
     def command(self, sql: str) -> None:
         """Run a statement that returns nothing."""

@@ -57,6 +57,28 @@ def offsets_ddl(database: str) -> str:
     )
 
 
+# DuckDB semantics the shared read SQL (replay, exports) relies on, as ClickHouse settings:
+# outer joins and grouping-set totals give NULL (not the type's default), CAST(NULL AS DOUBLE)
+# is NULL, and an alias never hides a column of the same name in WHERE.
+DUCKDB_COMPAT_SETTINGS: dict[str, int] = {
+    "join_use_nulls": 1,
+    "group_by_use_nulls": 1,
+    "cast_keep_nullable": 1,
+    "prefer_column_name_to_alias": 1,
+}
+
+# DuckDB functions the shared SQL calls, as ClickHouse SQL functions (server-wide, so only
+# ones whose meaning is DuckDB's exactly; CREATE … IF NOT EXISTS keeps the first definition).
+DUCKDB_COMPAT_FUNCTIONS = (
+    "CREATE FUNCTION IF NOT EXISTS make_timestamp AS (us) ->"
+    " fromUnixTimestamp64Micro(toInt64(us), 'UTC')",
+    "CREATE FUNCTION IF NOT EXISTS epoch_ms AS (t) ->"
+    " toUnixTimestamp64Milli(toDateTime64(t, 3, 'UTC'))",
+    # max over booleans skips NULLs like bool_or (an empty input gives false, not NULL).
+    "CREATE FUNCTION IF NOT EXISTS bool_or AS (b) -> max(b)",
+)
+
+
 def literal(value: object) -> str:
     """A Python value as a ClickHouse SQL literal."""
     if value is None:
