@@ -246,6 +246,13 @@ def _later_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
     app = _query("app_id", "the app", required=True)
     period = [_query("since", "epoch ms or RFC 3339"), _query("until", "epoch ms or RFC 3339")]
     obj = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    report_filters = [
+        _query("dimensions", "comma-separated, see /v1/metrics"),
+        _query("filter", "dimension:value1,value2 (repeatable)"),
+        _query("limit", "rows, at most 10,000"),
+        _query("as_of", "RFC 3339 time young installs are judged at; default now"),
+        _query("format", "json or csv"),
+    ]
     return {
         "/v1/attributions": {
             "get": {
@@ -369,9 +376,71 @@ def _later_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
                     _query("filter", "dimension:value1,value2 (repeatable)"),
                     _query("sort", "metric or dimension, '-' for descending"),
                     _query("limit", "rows, at most 10,000"),
+                    _query("as_of", "RFC 3339 time young installs are judged at; default now"),
                     _query("format", "json or csv"),
                 ],
                 "responses": {"200": _ok("rows and totals"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/reports/timeseries": {
+            "get": {
+                "summary": "Metrics by date (install or event date), optionally by dimensions",
+                "security": secured,
+                "parameters": [
+                    app,
+                    _query("metrics", "comma-separated, see /v1/metrics"),
+                    _query("from", "first date, YYYY-MM-DD"),
+                    _query("to", "last date, YYYY-MM-DD"),
+                    _query("granularity", "day, week or month"),
+                    _query("by", "install (cohort view, default) or event (date it happened)"),
+                    *report_filters,
+                ],
+                "responses": {"200": _ok("rows by date and totals"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/reports/cohort": {
+            "get": {
+                "summary": "Install-date cohorts x days since install for one metric",
+                "security": secured,
+                "parameters": [
+                    app,
+                    _query("metric", "retention, revenue, roas, arpu, sessions, paying_users"),
+                    _query("from", "first install date, YYYY-MM-DD"),
+                    _query("to", "last install date, YYYY-MM-DD"),
+                    _query("days", "days since install, 0-30, comma-separated"),
+                    _query("granularity", "cohort period: day, week or month"),
+                    *report_filters,
+                ],
+                "responses": {"200": _ok("cells; null until observable"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/reports/retention": {
+            "get": {
+                "summary": "Installs and day-N retention by dimensions (young installs left out)",
+                "security": secured,
+                "parameters": [
+                    app,
+                    _query("from", "first install date, YYYY-MM-DD"),
+                    _query("to", "last install date, YYYY-MM-DD"),
+                    _query("days", "days 0-30, comma-separated (default 1,3,7,14,30)"),
+                    *report_filters,
+                ],
+                "responses": {"200": _ok("rows and totals"), **_errors(400, 401, 403)},
+            }
+        },
+        "/v1/reports/funnel": {
+            "get": {
+                "summary": "Installs reaching ordered steps within a window",
+                "security": secured,
+                "parameters": [
+                    app,
+                    _query("steps", "install (first only), open, event:<name>; 2-10, in order"),
+                    _query("from", "first install date, YYYY-MM-DD"),
+                    _query("to", "last install date, YYYY-MM-DD"),
+                    _query("window_hours", "from the first step, 1-2160 (default 168)"),
+                    *report_filters,
+                ],
+                "responses": {"200": _ok("step counts and totals"), **_errors(400, 401, 403)},
             }
         },
         "/v1/metrics": {

@@ -142,13 +142,13 @@ class AggregateRequest:
 
 
 @dataclass
-class _Sql:
+class SqlText:
     """SQL text with its parameters, appended in textual order."""
 
     parts: list[str] = field(default_factory=list)
     params: list[object] = field(default_factory=list)
 
-    def add(self, text: str, *params: object) -> _Sql:
+    def add(self, text: str, *params: object) -> SqlText:
         self.parts.append(text)
         self.params.extend(params)
         return self
@@ -224,7 +224,7 @@ def _dim_sql(base: str, name: str) -> str:
     return sql
 
 
-def _range(request: AggregateRequest) -> tuple[datetime, datetime]:
+def date_range(request: AggregateRequest) -> tuple[datetime, datetime]:
     start = datetime.combine(request.date_from, time(), UTC)
     return start, datetime.combine(request.date_to, time(), UTC) + timedelta(days=1)
 
@@ -241,15 +241,15 @@ def _retention_join(days: Sequence[int]) -> str:
     )
 
 
-def _filters(sql: _Sql, base: str, request: AggregateRequest) -> None:
+def add_filters(sql: SqlText, base: str, request: AggregateRequest) -> None:
     for name, values in request.filters.items():
         marks = ", ".join("?" for _ in values)
         sql.add(f" AND {_dim_sql(base, name)} IN ({marks})", *values)
 
 
-def _installs_cte(sql: _Sql, request: AggregateRequest, rolled: bool) -> None:
+def _installs_cte(sql: SqlText, request: AggregateRequest, rolled: bool) -> None:
     """`inst`: the installs of the request (range and filters), shared by the install bases."""
-    start, end = _range(request)
+    start, end = date_range(request)
     source = "rollup_installs i WHERE" if rolled else "events i WHERE i.type = 'install' AND"
     sql.add(
         f"inst AS (SELECT * FROM {source} i.app_id = ? AND i.event_time >= ? AND i.event_time < ?",
@@ -257,12 +257,12 @@ def _installs_cte(sql: _Sql, request: AggregateRequest, rolled: bool) -> None:
         start,
         end,
     )
-    _filters(sql, "install", request)
+    add_filters(sql, "install", request)
     sql.add("), ")
 
 
 def _base_select(
-    sql: _Sql, base: str, request: AggregateRequest, plan: _Plan, dims: Sequence[str]
+    sql: SqlText, base: str, request: AggregateRequest, plan: _Plan, dims: Sequence[str]
 ) -> None:
     columns = [f"{_dim_sql(base, name)} AS d{k}" for k, name in enumerate(dims)]
     if dims:
@@ -274,7 +274,7 @@ def _base_select(
         sql.add(", " if k else "")
         sql.add(f"{plan.atom_sql(atom)} AS {atom.name}", *plan.atom_params(atom, request))
     if base == "touch":
-        start, end = _range(request)
+        start, end = date_range(request)
         source = "rollup_touches t WHERE" if rolled else "events t WHERE"
         sql.add(
             f" FROM {source} t.app_id = ? AND t.type IN ('click', 'impression')"
@@ -283,7 +283,7 @@ def _base_select(
             start,
             end,
         )
-        _filters(sql, base, request)
+        add_filters(sql, base, request)
     elif base == "install":
         sql.add(" FROM inst i")
         days = sorted({a.retention_day for a in atoms if a.retention_day is not None})
@@ -305,7 +305,7 @@ def _base_select(
             request.date_from,
             request.date_to,
         )
-        _filters(sql, base, request)
+        add_filters(sql, base, request)
     if dims:  # every base totals itself: distinct counts cannot be summed over groups
         listed = ", ".join(f"d{k}" for k in range(len(dims)))
         sql.add(f" GROUP BY GROUPING SETS (({listed}), ())")
@@ -344,7 +344,7 @@ def build_sql(
     ]
     if not bases:
         return None
-    sql = _Sql().add("WITH ")
+    sql = SqlText().add("WITH ")
     if "install" in bases or "activity" in bases:
         _installs_cte(sql, request, "install" in plan.rolled)
     sql.add("u AS (")

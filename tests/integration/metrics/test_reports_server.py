@@ -24,6 +24,10 @@ def test_installs_cost_and_cpi_by_network(server: ServerProcess) -> None:
         httpx.post(f"{server.url}/v1/events", json=install, headers=ingest)
     organic = make_event("rep-app", "i-org", device={"platform": "ios", "idfa": "x"})
     httpx.post(f"{server.url}/v1/events", json=organic, headers=ingest)
+    device = {"platform": "android", "gaid": "ga-0"}
+    for kind, extra in (("open", {}), ("event", {"revenue": 2.5, "currency": "USD"})):
+        event = make_event("rep-app", f"a-{kind}", kind, device=device, **extra)
+        assert httpx.post(f"{server.url}/v1/events", json=event, headers=ingest).status_code < 300
     today = datetime.fromtimestamp(now_ms() / 1000, UTC).date().isoformat()
     cost = {
         "rows": [
@@ -80,3 +84,55 @@ def test_installs_cost_and_cpi_by_network(server: ServerProcess) -> None:
     assert denied.status_code == 403
     catalogue = httpx.get(f"{server.url}/v1/metrics", headers=analyst).json()
     assert "installs" in str(catalogue)
+
+    later = "2099-01-01T00:00:00Z"  # every install is old enough by then
+    day = {"app_id": "rep-app", "from": today, "to": today}
+    series = httpx.get(
+        f"{server.url}/v1/reports/timeseries",
+        params={**day, "metrics": "installs,revenue", "dimensions": "network"},
+        headers=analyst,
+    ).json()
+    assert {(r["date"], r["network"], r["installs"]) for r in series["rows"]} == {
+        (today, "meta", 3),
+        (today, "organic", 1),
+    }
+    assert series["totals"]["revenue"] == 2.5
+    cohort_url = f"{server.url}/v1/reports/cohort"
+    young = httpx.get(
+        cohort_url, params={**day, "metric": "retention", "days": "0"}, headers=analyst
+    ).json()
+    assert young["rows"] == [{"cohort": today, "installs": 4, "day": 0, "value": None}]
+    old = httpx.get(
+        cohort_url,
+        params={**day, "metric": "revenue", "days": "0,1", "as_of": later},
+        headers=analyst,
+    ).json()
+    assert [(c["day"], c["value"]) for c in old["rows"]] == [(0, 2.5), (1, 2.5)]
+    retention = httpx.get(
+        f"{server.url}/v1/reports/retention",
+        params={**day, "days": "0", "as_of": later, "dimensions": "network"},
+        headers=analyst,
+    ).json()
+    assert retention["totals"] == {"installs": 4, "retention_d0": 0.25}
+    funnel_params = {**day, "steps": "install,open,event:purchase", "format": "csv"}
+    funnel = httpx.get(f"{server.url}/v1/reports/funnel", params=funnel_params, headers=analyst)
+    assert funnel.text.splitlines() == ["step_1,step_2,step_3,conversion", "4,1,1,0.25"]
+    for path, change, field in [
+        ("cohort", {"metric": "ltv"}, "metric"),
+        ("cohort", {"metric": "revenue", "days": "0,99"}, "days"),
+        ("funnel", {"steps": "install"}, "steps"),
+        ("funnel", {"steps": "install,open", "window_hours": "x"}, "window_hours"),
+        ("timeseries", {"metrics": "installs", "granularity": "hour"}, "granularity"),
+        ("retention", {"as_of": "2026-01-01T00:00:00"}, "as_of"),
+    ]:
+        response = httpx.get(
+            f"{server.url}/v1/reports/{path}", params={**day, **change}, headers=analyst
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["detail"][0]["field"] == field, (path, response.text)
+    denied = httpx.get(
+        f"{server.url}/v1/reports/funnel",
+        params={**day, "steps": "install,open"},
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert denied.status_code == 403
