@@ -1,0 +1,150 @@
+"""A demo server with a simulated month, and Chromium (Debian's) signed in to its dashboard."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from attribo.api.web import web_dir
+from attribo.bench.server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (`apt-get install chromium`); `ATTRIBO_CHROMIUM` overrides."""
+    path = os.environ.get("ATTRIBO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Chromium not found: apt-get install -y chromium (or set ATTRIBO_CHROMIUM)")
+    return path
+
+
+@dataclass
+class Demo:
+    """The running demo: its URL, keys and first app."""
+
+    url: str
+    admin_key: str
+    analyst_key: str
+    app_id: str
+    process: subprocess.Popen[str] = field(repr=False)
+
+    def get(self, path: str, **params: str) -> httpx.Response:
+        """An API call with the admin key."""
+        return httpx.get(
+            f"{self.url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {self.admin_key}"},
+            timeout=60,
+        )
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`attribo demo` with a smaller simulated month (same code path as `make run`)."""
+    if not (web_dir() / "index.html").exists():
+        pytest.fail("the dashboard is not built: run `make web`")
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("e2e") / "data"
+    args = ["--installs", "1500", "--days", "30", "--port", str(port), "--data-dir", str(data_dir)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "attribo", "demo", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "COLUMNS": "240"},
+    )
+    assert process.stdout is not None
+    banner = ""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        banner += line
+        if line.strip().startswith("try:"):
+            break
+    else:
+        process.kill()
+    match = re.search(r"app (\S+): ingest key \S+, analyst key (\S+)", banner)
+    admin = re.search(r"admin key\s+(\S+)", banner)
+    if not (match and admin):
+        process.kill()
+        pytest.fail(f"the demo printed no keys:\n{banner}")
+    try:
+        yield Demo(
+            f"http://127.0.0.1:{port}", admin.group(1), match.group(2), match.group(1), process
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from the system, never a downloaded one."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Console:
+    """Errors the page logged or threw."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def on_message(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, demo: Demo, console: Console) -> Iterator[Page]:
+    """A 1440x900 tab signed in with the demo's admin key (kept in sessionStorage)."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.add_init_script(f"sessionStorage.setItem('attribo.key', {demo.admin_key!r})")
+    tab = context.new_page()
+    tab.on("console", console.on_message)
+    tab.on("pageerror", lambda exc: console.errors.append(str(exc)))
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def shoot() -> Callable[[Page, str], Path]:
+    """Writes 1440x900 screenshots to test-artifacts/screenshots (git-ignored)."""
+
+    def take(page: Page, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    return take

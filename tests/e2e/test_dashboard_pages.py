@@ -1,0 +1,186 @@
+"""Every dashboard page in Chromium against a demo server: loads, draws, agrees with the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from conftest import Console, Demo
+
+pytestmark = pytest.mark.e2e
+
+CHART_PAGES = {
+    "overview": ["installs-by-network", "spend-by-network", "roas-over-time"],
+    "cohorts": ["cohort-heatmap"],
+    "fraud": ["blocked-by-network", "ctit-histogram"],
+    "live": ["live-rate"],
+}
+PAGES = ["overview", "campaigns", "cohorts", "fraud", "live", "settings"]
+
+# Share of a chart's canvas pixels that are painted (not transparent): axes alone paint ~1 %.
+PAINTED = """(label) => {
+  const canvas = document.querySelector(`[data-chart="${label}"] canvas`);
+  if (!canvas) return -1;
+  const ctx = canvas.getContext('2d');
+  const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+  return painted / (canvas.width * canvas.height);
+}"""
+
+
+def settle(page: Page, streaming: bool = False) -> None:
+    """Until no panel shows its loading state (a streaming page never goes network-idle)."""
+    page.wait_for_load_state("load" if streaming else "networkidle")
+    expect(page.locator("[data-state=loading]")).to_have_count(0, timeout=30_000)
+
+
+def kpi(page: Page, metric: str) -> str:
+    return page.locator(f"[data-kpi={metric}] [data-value]").inner_text()
+
+
+def test_sign_in_with_a_key_and_out_again(browser, demo: Demo, console: Console) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.on("pageerror", lambda exc: console.errors.append(str(exc)))
+    page.goto(demo.url + "/")
+    page.fill("input[name=key]", "atb_not-a-key")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("unknown or revoked")
+    page.fill("input[name=key]", demo.analyst_key)
+    page.click("button[type=submit]")
+    expect(page.locator("nav [data-nav=overview]")).to_have_attribute("aria-current", "page")
+    assert page.evaluate("sessionStorage.getItem('attribo.key')") == demo.analyst_key
+    page.click("[data-action=sign-out]")
+    expect(page.locator("input[name=key]")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('attribo.key')") is None
+    context.close()
+    assert [e for e in console.errors if "401" not in e] == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_without_errors_and_charts_draw(
+    page: Page, demo: Demo, console: Console, name: str, shoot: Callable[[Page, str], Path]
+) -> None:
+    page.goto(f"{demo.url}/{name}")
+    expect(page.locator("h1")).to_have_text(name.title())
+    settle(page, streaming=name == "live")
+    expect(page.locator("[data-state=error]")).to_have_count(0)
+    for chart in CHART_PAGES.get(name, []):
+        expect(page.locator(f"[data-chart={chart}] canvas")).to_have_count(1)
+        page.wait_for_timeout(400)  # the chart's entry animation
+        share = page.evaluate(PAINTED, chart)
+        assert share > 0.02, f"{name}: chart {chart} painted {share:.2%} of its canvas"
+    shoot(page, name)
+    assert console.errors == []
+
+
+def test_dark_theme_is_kept_and_drawn(
+    page: Page, demo: Demo, console: Console, shoot: Callable[[Page, str], Path]
+) -> None:
+    page.goto(f"{demo.url}/overview")
+    settle(page)
+    page.click("[data-action=theme]")
+    assert page.evaluate("document.documentElement.classList.contains('dark')")
+    page.reload()
+    settle(page)
+    assert page.evaluate("document.documentElement.classList.contains('dark')")
+    page.wait_for_timeout(400)
+    assert page.evaluate(PAINTED, "installs-by-network") > 0.02
+    shoot(page, "overview-dark")
+    page.click("[data-action=theme]")
+    assert console.errors == []
+
+
+def test_period_filter_changes_kpis_to_what_the_api_returns(
+    page: Page, demo: Demo, console: Console
+) -> None:
+    page.goto(f"{demo.url}/overview")
+    settle(page)
+    month = kpi(page, "installs")
+    page.get_by_role("button", name="7d").click()
+    settle(page)
+    query = parse_qs(urlparse(page.url).query)
+    period = {"from": query["from"][0], "to": query["to"][0]}
+    api = demo.get(
+        "/v1/reports/aggregate", app_id=demo.app_id, metrics="installs,cost,cpi", **period
+    ).json()["totals"]
+    assert kpi(page, "installs") == f"{api['installs']:,}"
+    assert kpi(page, "installs") != month
+    assert kpi(page, "cpi") == f"${api['cpi']:,.2f}"
+    # The URL is the state: a fresh tab on it shows the same numbers.
+    page.goto(page.url)
+    settle(page)
+    assert kpi(page, "installs") == f"{api['installs']:,}"
+    assert console.errors == []
+
+
+def test_campaign_filters_match_the_api_and_export_csv(
+    page: Page, demo: Demo, console: Console
+) -> None:
+    page.goto(f"{demo.url}/campaigns?level=network")
+    settle(page)
+    page.fill("[data-filter=country]", "US")
+    page.press("[data-filter=country]", "Enter")
+    settle(page)
+    expect(page).to_have_url(re.compile(r"country=US"))
+    query = {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+    frm = page.input_value("[data-filter=from]")
+    to = page.input_value("[data-filter=to]")
+    api = demo.get(
+        "/v1/reports/aggregate",
+        app_id=demo.app_id,
+        metrics="installs,cost",
+        dimensions="network",
+        filter="country:US",
+        **{"from": frm, "to": to},
+    ).json()
+    assert query["level"] == "network"
+    assert page.locator("[data-total=installs]").inner_text() == f"{api['totals']['installs']:,}"
+    assert int(page.locator("[data-row-count]").get_attribute("data-row-count")) == len(api["rows"])
+    # Sort by spend, ascending then descending.
+    page.click("[data-sort=cost]")
+    first = page.locator("[data-row]").first.locator("td").first.inner_text()
+    top = max(api["rows"], key=lambda r: r["cost"] or 0)["network"]
+    assert first == top
+    with page.expect_download() as download:
+        page.click("[data-action=export]")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert len(rows) == len(api["rows"])
+    assert sum(int(r["installs"]) for r in rows) == api["totals"]["installs"]
+    assert console.errors == []
+
+
+def test_ad_level_table_renders_only_visible_rows(page: Page, demo: Demo, console: Console) -> None:
+    page.goto(f"{demo.url}/campaigns?level=ad&split=install_date&from=2000-01-01")
+    settle(page)
+    total = int(page.locator("[data-virtual-rows]").get_attribute("data-virtual-rows"))
+    assert total > 500, total
+    rendered = page.locator("[data-row]").count()
+    assert 0 < rendered < 60, rendered
+    page.locator("[data-virtual-rows]").evaluate("el => el.scrollTo(0, el.scrollHeight)")
+    page.wait_for_timeout(200)
+    assert page.locator("[data-row]").count() < 60
+    assert page.locator("[data-row]").last.is_visible()
+    assert console.errors == []
+
+
+def test_fraud_drill_down_shows_one_install(page: Page, demo: Demo, console: Console) -> None:
+    page.goto(f"{demo.url}/fraud?from=2000-01-01")
+    settle(page)
+    rows = page.locator("[data-install]")
+    if rows.count() == 0:
+        pytest.skip("no installs to review in this simulated month")
+    install = rows.first.get_attribute("data-install")
+    rows.first.press("Enter")
+    expect(page.locator("[data-detail]")).to_contain_text(install)
+    expect(page.locator("[data-reasons] li")).not_to_have_count(0)
+    assert f"install={install}" in page.url
+    assert console.errors == []
