@@ -6,7 +6,8 @@ nats-py, redis or chDB.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from attribo.config import Settings
 from attribo.control import ControlPlane
@@ -14,6 +15,8 @@ from attribo.log.base import Log
 from attribo.store.base import Store
 
 if TYPE_CHECKING:
+    from attribo.collector.dedup import DedupIndex
+    from attribo.hotstate.redis_dedup import RedisDedup
     from attribo.store.costs import CostSink
     from attribo.store.skan import DuckDBPostbackSink
 
@@ -51,21 +54,52 @@ def open_store(settings: Settings) -> Store:
     return DuckDBStore(settings.data_dir / "events.duckdb", settings.store_threads)
 
 
-def open_skan_sink(store: Store) -> DuckDBPostbackSink:
+def open_skan_sink(store: Store, settings: Settings | None = None) -> DuckDBPostbackSink:
     """Where verified and unverified SKAdNetwork postbacks are kept: beside the events."""
-    from attribo.store.duckdb import DuckDBStore
     from attribo.store.skan import DuckDBPostbackSink
 
-    if not isinstance(store, DuckDBStore):
-        raise ValueError("SKAdNetwork postbacks need the embedded store for now")
-    return DuckDBPostbackSink(store.side_cursor())
+    return DuckDBPostbackSink(_side_cursor(store, settings))
 
 
-def open_cost_sink(store: Store) -> CostSink:
+def open_cost_sink(store: Store, settings: Settings | None = None) -> CostSink:
     """Daily spend rows, kept beside the events so reports can join them."""
     from attribo.store.costs import CostSink
+
+    return CostSink(_side_cursor(store, settings))
+
+
+def _side_cursor(store: Store, settings: Settings | None) -> Any:
+    """A DuckDB cursor for side tables: the events file, or (cluster) a local side file.
+
+    The cluster profile has no ClickHouse tables for costs and SKAN postbacks yet; until it
+    does they stay in `side.duckdb` of the serving process's data directory (one API process).
+    """
     from attribo.store.duckdb import DuckDBStore
 
-    if not isinstance(store, DuckDBStore):
-        raise ValueError("cost ingestion needs the embedded store for now")
-    return CostSink(store.side_cursor())
+    if isinstance(store, DuckDBStore):
+        return store.side_cursor()
+    if settings is None or settings.profile != "cluster":
+        raise ValueError("side tables need the embedded store or cluster settings")
+    import duckdb
+
+    path = settings.data_dir / "side.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _SIDE_FILES.get(path)
+    if conn is None:
+        conn = _SIDE_FILES[path] = duckdb.connect(str(path))
+    return conn.cursor()
+
+
+_SIDE_FILES: dict[Path, Any] = {}
+
+
+def open_dedup(settings: Settings) -> DedupIndex | RedisDedup:
+    """Recent event ids: process memory (rebuilt on start), or Redis shared by collectors."""
+    window_ms = settings.dedup_window_hours * 3_600_000
+    if settings.profile == "cluster":
+        from attribo.hotstate.redis_dedup import RedisDedup
+
+        return RedisDedup.from_url(settings.redis_url, settings.namespace, max(1, window_ms))
+    from attribo.collector.dedup import DedupIndex
+
+    return DedupIndex(window_ms)

@@ -79,7 +79,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
     """The whole HTTP surface of one server process (event posts served by `IngestFront`)."""
     openapi = openapi_document()
     ctx = CollectorContext(runtime.settings, runtime.control, runtime.collector)
-    skan_sink = open_skan_sink(runtime.store)
+    skan_sink = open_skan_sink(runtime.store, runtime.settings)
     dispatcher = PostbackDispatcher(runtime.control)
     feed = PostbackFeed(runtime.control, dispatcher)
     live = LiveFeed()
@@ -150,7 +150,9 @@ def build_app(runtime: Runtime) -> ASGIApp:
         *skan_routes(ctx, skan_sink),
         *skan_report_routes(runtime.control, skan_sink),
         *postback_routes(runtime.control, dispatcher),
-        *costs_routes(runtime.control, open_cost_sink(runtime.store), COST_BODY_BYTES),
+        *costs_routes(
+            runtime.control, open_cost_sink(runtime.store, runtime.settings), COST_BODY_BYTES
+        ),
         *audit_routes(runtime.control),
         *report_routes(runtime.control, runtime.store),
         *live_routes(runtime.control, live),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from attribo.attribution.live import LiveAttributor
 from attribo.attribution.restore import restore_live
 from attribo.attribution.settings import settings_from_mapping
-from attribo.backends import open_control, open_log, open_store
+from attribo.backends import open_control, open_dedup, open_log, open_store
 from attribo.collector.dedup import DedupIndex, rebuild_dedup
 from attribo.collector.enrich import warm_up
 from attribo.collector.ingest import Collector, now_ms
@@ -38,8 +38,10 @@ class Runtime:
         log = open_log(settings)
         store = open_store(settings)
         writer = StoreWriter(log, store, settings.pipeline_max_events, settings.pipeline_idle_ms)
-        dedup = DedupIndex(settings.dedup_window_hours * 3_600_000)
-        recovered = rebuild_dedup(dedup, store, log, writer.offset, now_ms())
+        dedup = open_dedup(settings)
+        recovered = 0  # shared (Redis) ids outlive the process; process memory is rebuilt
+        if isinstance(dedup, DedupIndex):
+            recovered = rebuild_dedup(dedup, store, log, writer.offset, now_ms())
         apps = control.list_apps()
         attributor = LiveAttributor(
             {a.app_id: settings_from_mapping(a.settings.get("attribution", {})) for a in apps}
@@ -50,8 +52,11 @@ class Runtime:
         return cls(settings, control, log, store, collector, writer, recovered)
 
     def close(self) -> None:
-        """Flush the log, write what it holds into the store, close everything."""
-        self.log.close()
+        """Write what the log holds into the store, then close everything.
+
+        Called once the server has stopped taking requests, so the drain sees every append.
+        """
         self.store_writer.stop(drain=True)
+        self.log.close()
         self.store.close()
         self.control.close()

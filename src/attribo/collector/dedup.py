@@ -10,10 +10,30 @@ forgets ids older than the window, oldest first. Memory: about 120 bytes per rem
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 from attribo.events.record import decode_records
 from attribo.log.base import Log
 from attribo.store.base import Store
+
+
+class RecentIds(Protocol):
+    """What the collector needs of a dedup memory (`DedupIndex`, or Redis in the cluster)."""
+
+    @property
+    def window_ms(self) -> int:
+        """How long an id is remembered."""
+        ...
+
+    def admit(self, app_id: str, event_ids: list[str], now_ms: int) -> list[bool]:
+        """Remember new ids; True for each id not seen before (also within this call)."""
+        ...
+
+    def forget(self, app_id: str, event_ids: list[str]) -> None:
+        """Drop ids whose write failed, so that a retry is not taken for a repeat."""
+        ...
+
+    def __len__(self) -> int: ...
 
 
 class DedupIndex:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from attribo.attribution.live import LiveAttributor
-from attribo.collector.dedup import DedupIndex
+from attribo.collector.dedup import RecentIds
 from attribo.collector.records import to_record
 from attribo.events.record import StoredEvent, encode_records
 from attribo.events.types import Event
@@ -37,7 +37,7 @@ class IngestCounters:
 class Collector:
     """Accepts validated events of one app: drops repeats, enriches, appends to the log."""
 
-    def __init__(self, log: Log, dedup: DedupIndex, attributor: LiveAttributor | None = None):
+    def __init__(self, log: Log, dedup: RecentIds, attributor: LiveAttributor | None = None):
         self.log = log
         self.dedup = dedup
         self.attributor = attributor if attributor is not None else LiveAttributor()
@@ -107,6 +107,9 @@ class Collector:
         try:
             if records:
                 await self.log.append(encode_records(records))
+                confirm = getattr(self.dedup, "confirm", None)
+                if confirm is not None:  # a shared memory marks ids durable (RedisDedup)
+                    confirm(app_id, [r.event_id for r in records])
             else:
                 await self.log.flush()
         except BaseException:

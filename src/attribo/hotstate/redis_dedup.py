@@ -2,10 +2,12 @@
 
 Same contract as the embedded `DedupIndex`: `admit` says which ids are new (a repeat inside
 one call counts as a repeat), `forget` drops ids whose write failed, ids older than the window
-are forgotten. Each id is one key set with `SET NX PX window`: Redis decides "new" atomically
-across collectors, and expiry is Redis's TTL, so there is nothing to sweep. Exactly-once
-storage does not depend on this (the store de-duplicates on write); it keeps repeats out of the
-log and answers `duplicates`. Memory: about 90 bytes a remembered id in Redis.
+are forgotten (Redis TTLs, nothing to sweep). One key per id, in two states: `admit` sets it
+*pending*, the collector's `confirm` marks it *durable* once the log has acknowledged the
+events. Only durable ids are answered as duplicates: an id left pending by a collector that
+died before its append was acknowledged is taken again on retry, so Redis never turns an
+unacknowledged event into a lost one. Two copies that race in are both appended; the store
+keeps one (exactly-once storage never depended on this memory). About 90 bytes an id.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from attribo.hotstate.redis_client import key_part, redis_from_url
+
+# 1: new (or pending: not durable yet, so taking it again loses nothing); 0: durable repeat.
+_ADMIT = """
+if redis.call('SET', KEYS[1], 'p', 'NX', 'PX', ARGV[1]) then return 1 end
+if redis.call('GET', KEYS[1]) == 'd' then return 0 end
+return 1
+"""
 
 
 class RedisDedup:
@@ -25,6 +34,7 @@ class RedisDedup:
         self._redis = client
         self._prefix = f"{namespace}:dedup:"
         self._window_ms = window_ms
+        self._admit = client.register_script(_ADMIT)
 
     @classmethod
     def from_url(cls, url: str, namespace: str, window_ms: int) -> RedisDedup:
@@ -40,16 +50,29 @@ class RedisDedup:
         return f"{self._prefix}{key_part(app_id)}:{event_id}"
 
     def admit(self, app_id: str, event_ids: list[str], now_ms: int) -> list[bool]:
-        """Remember new ids; True for each id not seen before (also within this call).
+        """Remember new ids; True for each id not seen durable before (nor earlier in the call).
 
         `now_ms` is accepted for the embedded signature; Redis's own clock runs the TTLs.
         """
-        if not event_ids:
+        firsts: dict[str, int] = {}
+        for index, event_id in enumerate(event_ids):
+            firsts.setdefault(event_id, index)
+        if not firsts:
             return []
         pipe = self._redis.pipeline(transaction=False)
+        for event_id in firsts:
+            self._admit(keys=[self._key(app_id, event_id)], args=[self._window_ms], client=pipe)
+        new = dict(zip(firsts, (bool(r) for r in pipe.execute()), strict=True))
+        return [new[e] and firsts[e] == i for i, e in enumerate(event_ids)]
+
+    def confirm(self, app_id: str, event_ids: list[str]) -> None:
+        """Mark ids durable: from now on a repeat is a duplicate."""
+        if not event_ids:
+            return
+        pipe = self._redis.pipeline(transaction=False)
         for event_id in event_ids:
-            pipe.set(self._key(app_id, event_id), b"1", nx=True, px=self._window_ms)
-        return [bool(result) for result in pipe.execute()]
+            pipe.set(self._key(app_id, event_id), b"d", px=self._window_ms)
+        pipe.execute()
 
     def forget(self, app_id: str, event_ids: list[str]) -> None:
         """Drop ids whose write failed, so that a retry is not taken for a repeat."""

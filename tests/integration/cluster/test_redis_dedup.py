@@ -1,0 +1,40 @@
+"""What Redis dedup adds to the contract: ids are durable only once confirmed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from cluster_services import REDIS_URL, service_missing
+
+redis_dedup = pytest.importorskip("attribo.hotstate.redis_dedup")
+
+
+@pytest.fixture
+def dedup(namespace: str) -> Iterator[redis_dedup.RedisDedup]:
+    import redis
+
+    index = redis_dedup.RedisDedup.from_url(REDIS_URL, namespace, 3_600_000)
+    try:
+        index._redis.ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis not reachable at {REDIS_URL}: {exc!r}")
+    yield index
+    index.clear()
+    assert len(index) == 0
+
+
+def test_an_id_whose_append_never_finished_is_taken_again(dedup) -> None:  # type: ignore[no-untyped-def]
+    # A collector admitted the id, then died before the log acknowledged the event.
+    assert dedup.admit("a", ["lost-in-flight"], 0) == [True]
+    # The client's retry must be stored, not answered as a duplicate.
+    assert dedup.admit("a", ["lost-in-flight"], 0) == [True]
+    dedup.confirm("a", ["lost-in-flight"])
+    assert dedup.admit("a", ["lost-in-flight"], 0) == [False]
+
+
+def test_ids_expire_with_the_window(dedup) -> None:  # type: ignore[no-untyped-def]
+    dedup.admit("a", ["x"], 0)
+    dedup.confirm("a", ["x"])
+    ttl_ms = dedup._redis.pttl(dedup._key("a", "x"))
+    assert 3_500_000 < ttl_ms <= 3_600_000
