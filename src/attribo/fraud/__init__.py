@@ -1,0 +1,1 @@
+"""Fraud detection: transparent rules, an ML ensemble and a reason for every verdict."""
