@@ -16,3 +16,35 @@ def service_missing(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def cluster_env(namespace: str, data_dir: str) -> dict[str, str]:
+    """Environment for an `attribo` process of the cluster profile in `namespace`."""
+    return {
+        "ATTRIBO_PROFILE": "cluster",
+        "ATTRIBO_NAMESPACE": namespace,
+        "ATTRIBO_NATS_URL": NATS_URL,
+        "ATTRIBO_POSTGRES_URL": PG_URL,
+        "ATTRIBO_REDIS_URL": REDIS_URL,
+        "ATTRIBO_DATA_DIR": data_dir,
+    }
+
+
+def drop_namespace(namespace: str) -> None:
+    """Remove everything a namespace left on the shared servers (stream, schema, keys)."""
+    import contextlib
+
+    import redis
+
+    from attribo.control import postgres
+    from attribo.log.nats import NatsLog
+
+    with contextlib.suppress(Exception):
+        NatsLog(NATS_URL, namespace, connect_timeout_s=2.0).destroy()
+    with contextlib.suppress(Exception):
+        postgres.drop_schema(PG_URL, namespace)
+    with contextlib.suppress(Exception):
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=10_000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
