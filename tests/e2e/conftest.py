@@ -41,8 +41,19 @@ class Demo:
     url: str
     admin_key: str
     analyst_key: str
+    ingest_key: str
     app_id: str
     process: subprocess.Popen[str] = field(repr=False)
+
+    def send(self, events: list[dict]) -> None:
+        """Events through the collector with the app's ingest key."""
+        answer = httpx.post(
+            f"{self.url}/v1/events/batch",
+            json={"events": events},
+            headers={"Authorization": f"Bearer {self.ingest_key}"},
+            timeout=30,
+        )
+        answer.raise_for_status()
 
     def get(self, path: str, **params: str) -> httpx.Response:
         """An API call with the admin key."""
@@ -81,15 +92,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             break
     else:
         process.kill()
-    match = re.search(r"app (\S+): ingest key \S+, analyst key (\S+)", banner)
+    match = re.search(r"app (\S+): ingest key (\S+), analyst key (\S+)", banner)
     admin = re.search(r"admin key\s+(\S+)", banner)
     if not (match and admin):
         process.kill()
         pytest.fail(f"the demo printed no keys:\n{banner}")
     try:
-        yield Demo(
-            f"http://127.0.0.1:{port}", admin.group(1), match.group(2), match.group(1), process
-        )
+        url = f"http://127.0.0.1:{port}"
+        yield Demo(url, admin.group(1), match.group(3), match.group(2), match.group(1), process)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)

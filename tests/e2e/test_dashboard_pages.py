@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -65,6 +67,54 @@ def test_sign_in_with_a_key_and_out_again(browser, demo: Demo, console: Console)
     assert [e for e in console.errors if "401" not in e] == []
 
 
+def _trickle(demo: Demo, stop: threading.Event) -> None:
+    """A few installs, clicks and purchases a second, as SDKs would send them."""
+    n = 0
+    networks = ["meta", "google_ads", "tiktok", "applovin"]
+    while not stop.is_set():
+        now = int(time.time() * 1000)
+        batch = []
+        for _ in range(4):
+            n += 1
+            net = networks[n % len(networks)]
+            device = {"platform": "android", "gaid": f"e2e-live-{n:06d}", "ip": "203.0.113.9"}
+            source = {"network": net, "campaign": f"{net}_live"}
+            batch.append(
+                {
+                    "event_id": f"live-c{n}",
+                    "type": "click",
+                    "app_id": demo.app_id,
+                    "timestamp": now,
+                    "device": device,
+                    "source": source,
+                }
+            )
+            batch.append(
+                {
+                    "event_id": f"live-i{n}",
+                    "type": "install",
+                    "app_id": demo.app_id,
+                    "timestamp": now + 1,
+                    "device": device,
+                }
+            )
+            if n % 3 == 0:
+                batch.append(
+                    {
+                        "event_id": f"live-p{n}",
+                        "type": "event",
+                        "name": "purchase",
+                        "revenue": 4.99,
+                        "currency": "USD",
+                        "app_id": demo.app_id,
+                        "timestamp": now + 2,
+                        "device": device,
+                    }
+                )
+        demo.send(batch)
+        stop.wait(0.25)
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_without_errors_and_charts_draw(
     page: Page, demo: Demo, console: Console, name: str, shoot: Callable[[Page, str], Path]
@@ -72,6 +122,17 @@ def test_page_loads_without_errors_and_charts_draw(
     page.goto(f"{demo.url}/{name}")
     expect(page.locator("h1")).to_have_text(name.title())
     settle(page, streaming=name == "live")
+    if name == "live":
+        stop = threading.Event()
+        sender = threading.Thread(target=_trickle, args=(demo, stop))
+        sender.start()
+        try:
+            expect(page.locator("[data-live-event]")).not_to_have_count(0, timeout=15_000)
+            page.wait_for_timeout(4000)
+        finally:
+            stop.set()
+            sender.join()
+        expect(page.locator("[data-kpi=install] [data-value]")).not_to_have_text("0")
     expect(page.locator("[data-state=error]")).to_have_count(0)
     for chart in CHART_PAGES.get(name, []):
         expect(page.locator(f"[data-chart={chart}] canvas")).to_have_count(1)
@@ -169,6 +230,18 @@ def test_ad_level_table_renders_only_visible_rows(page: Page, demo: Demo, consol
     page.wait_for_timeout(200)
     assert page.locator("[data-row]").count() < 60
     assert page.locator("[data-row]").last.is_visible()
+    assert console.errors == []
+
+
+def test_number_keys_open_pages(page: Page, demo: Demo, console: Console) -> None:
+    page.goto(f"{demo.url}/overview")
+    settle(page)
+    page.keyboard.press("2")
+    expect(page.locator("h1")).to_have_text("Campaigns")
+    page.keyboard.press("6")
+    expect(page.locator("h1")).to_have_text("Settings")
+    page.go_back()
+    expect(page.locator("h1")).to_have_text("Campaigns")
     assert console.errors == []
 
 

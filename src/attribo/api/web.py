@@ -14,7 +14,8 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from attribo.collector.http import bad_field
 
@@ -60,14 +61,24 @@ class _Files:
         return cached
 
 
+class _DashboardRoute(Route):
+    """Matches GET and HEAD outside the API only, so API paths keep their own 404s and 405s."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
+            return Match.NONE, {}
+        if path.lstrip("/").startswith(_API_PREFIXES):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def web_routes(root: Path | None = None) -> list[Route]:
     """The catch-all route serving the dashboard; register it after every other route."""
     files = _Files(root or web_dir())
 
     async def serve(request: Request) -> Response:
         rel: str = request.path_params["path"]
-        if request.method not in ("GET", "HEAD") or rel.startswith(_API_PREFIXES):
-            raise bad_field("path", f"no route /{rel}", 404, "not_found")
         path = files.find(rel) if rel else None
         if path is None and (rel.startswith("assets/") or "." in rel.rsplit("/", 1)[-1]):
             raise bad_field("path", f"no file /{rel}", 404, "not_found")
@@ -86,4 +97,4 @@ def web_routes(root: Path | None = None) -> list[Route]:
             headers["X-Content-Type-Options"] = "nosniff"
         return Response(body, 200, headers, media_type=media)
 
-    return [Route("/{path:path}", serve)]
+    return [_DashboardRoute("/{path:path}", serve)]

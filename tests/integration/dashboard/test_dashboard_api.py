@@ -104,3 +104,11 @@ def test_api_paths_keep_json_404s_and_priority(server: ServerProcess) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     asset = httpx.get(f"{server.url}/assets/missing-0000.js")
     assert asset.status_code == 404
+
+
+def test_dashboard_route_leaves_api_methods_alone(server: ServerProcess) -> None:
+    # A POST-only API path still answers 405 to GET, and an unknown method path 404.
+    wrong_method = httpx.get(f"{server.url}/v1/skan/postbacks")
+    assert wrong_method.status_code == 405
+    assert httpx.delete(f"{server.url}/v1/postbacks/not-a-number").status_code == 404
+    assert httpx.post(f"{server.url}/campaigns").status_code == 404

@@ -39,6 +39,12 @@ export function fmtMetric(metric: string, value: unknown): string {
   return fmt(value, kindOf(metric));
 }
 
+/** Organic installs have no spend: cost figures for them would read as free, not as absent. */
+export function fmtRowMetric(row: Record<string, unknown>, metric: string): string {
+  if (row.network === 'organic' && ['cost', 'cpi', 'cpm', 'roas'].includes(metric.replace(/_d\d+$/, ''))) return '—';
+  return fmtMetric(metric, row[metric]);
+}
+
 export function fmtCompact(n: number): string {
   return compact.format(n);
 }
