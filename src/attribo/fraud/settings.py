@@ -18,7 +18,8 @@ class ClickFloodingSettings(msgspec.Struct, frozen=True, kw_only=True):
     prior_within_1h: float = 0.75  # genuine installs within 1 h of the click
     prior_within_24h: float = 0.94  # and within 24 h
     max_share_of_prior: float = 0.5  # flat: under half the expected share within 1 h
-    max_long_tail_ratio: float = 3.0  # or over 3x the expected share after 24 h
+    max_long_tail_ratio: float = 2.0  # or of installs after 1 h, 2x the share after 24 h
+    min_late_installs: int = 20  # installs after 1 h needed to judge the tail
     max_clicks_per_install: float = 20.0
     burst_window_s: float = 3600.0
     max_burst_clicks: int = 5  # clicks of one device from one source within the window
@@ -27,7 +28,7 @@ class ClickFloodingSettings(msgspec.Struct, frozen=True, kw_only=True):
 class InstallFarmSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Many installs from one IP or /24 with no engagement afterwards."""
 
-    max_installs_per_ip: int = 12
+    max_installs_per_ip: int = 30  # carrier NAT puts a few dozen users behind one IP
     max_installs_per_subnet: int = 25
     min_subnet_idle_share: float = 0.8  # installs in the /24 with no event after them
     max_model_share: float = 0.25  # one model's share of an app's installs (with >= 200)

@@ -143,6 +143,20 @@ def test_click_flooding_flat_ctit_versus_priors() -> None:
     assert rule.check(one, context) is None
 
 
+def test_click_flooding_tail_survives_short_fraud_mixed_in() -> None:
+    rule = ClickFloodingRule(ClickFloodingSettings(min_source_installs=50, min_late_installs=20))
+    # Half the source's installs are injected (5 s), which keeps 55 % within 1 h; but of
+    # those after 1 h, 80 % come after 24 h (genuine: ~24 %).
+    late = [7200.0] * 5 + [300_000.0] * 20
+    mixed = [5.0] * 30 + late
+    context, one = _source_with(mixed, "mixer")
+    hit = rule.check(one, context)
+    assert hit is not None and "after 24 h" in hit.reason
+    genuine_tail = [5.0] * 30 + [7200.0] * 19 + [300_000.0] * 6  # 24 % of the tail
+    context, one = _source_with(genuine_tail, "fine")
+    assert rule.check(one, context) is None
+
+
 def test_click_flooding_needs_enough_installs() -> None:
     rule = ClickFloodingRule(ClickFloodingSettings(min_source_installs=50))
     flat = [60 + i * 10_000 for i in range(49)]
@@ -203,8 +217,10 @@ def test_install_farm_engaged_subnet_is_not_a_farm() -> None:
         )
         for r in office[:10]  # a third used the app: idle share 67 % < 80 %
     ]
-    assert rule.check(office[0], fed(*office, *opens)) is None
-    assert rule.check(office[0], fed(*office, *opens[:5])) is not None  # 83 % idle
+    assert rule.check(office[-1], fed(*office, *opens)) is None
+    assert rule.check(office[-1], fed(*office, *opens[:5])) is not None  # 83 % idle
+    # A user who did open the app is not rejected, even inside a farm's /24.
+    assert rule.check(office[0], fed(*office, *opens[:5])) is None
 
 
 @pytest.mark.parametrize(("count", "hit"), [(12, False), (13, True)])
