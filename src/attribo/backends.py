@@ -16,6 +16,7 @@ from attribo.store.base import Store
 
 if TYPE_CHECKING:
     from attribo.collector.dedup import DedupIndex
+    from attribo.hotstate.redis_buckets import RedisTokenBuckets
     from attribo.hotstate.redis_dedup import RedisDedup
     from attribo.store.costs import CostSink
     from attribo.store.skan import DuckDBPostbackSink
@@ -103,3 +104,12 @@ def open_dedup(settings: Settings) -> DedupIndex | RedisDedup:
     from attribo.collector.dedup import DedupIndex
 
     return DedupIndex(window_ms)
+
+
+def open_rate_buckets(settings: Settings) -> RedisTokenBuckets | None:
+    """Rate-limit tokens shared by every process (Redis, cluster), or None: per process."""
+    if settings.profile != "cluster":
+        return None
+    from attribo.hotstate.redis_buckets import RedisTokenBuckets
+
+    return RedisTokenBuckets.from_url(settings.redis_url, settings.namespace)

@@ -31,7 +31,7 @@ from attribo.api.reports import report_routes
 from attribo.api.runtime import Runtime
 from attribo.api.skan_report import skan_report_routes
 from attribo.api.web import web_routes
-from attribo.backends import open_cost_sink, open_skan_sink
+from attribo.backends import open_cost_sink, open_rate_buckets, open_skan_sink
 from attribo.collector.http import HTTPError, json_response
 from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
@@ -167,7 +167,9 @@ def build_app(runtime: Runtime) -> ASGIApp:
             LogFailed: log_failed,
         },
     )
-    return RateLimit(IngestFront(ctx, app), runtime.control, rate_limits(runtime.settings))
+    limits = rate_limits(runtime.settings)
+    shared = open_rate_buckets(runtime.settings)
+    return RateLimit(IngestFront(ctx, app), runtime.control, limits, shared)
 
 
 def rate_limits(settings: Settings) -> RateLimitSettings:

@@ -9,7 +9,8 @@ budget, which slows key guessing. Buckets that have refilled are indistinguishab
 so they are dropped every `sweep_every_s`; a cap on each table bounds memory under a flood of
 client addresses.
 
-Limits are per process: N server processes allow N times the budget.
+Limits are per process (N server processes allow N times the budget) unless a `shared` bucket
+store is given: in the cluster profile Redis keeps every bucket, so the budget is global.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -70,16 +71,25 @@ class RateLimitSettings:
         return self.admin_rate, self.admin_burst
 
 
+class SharedBuckets(Protocol):
+    """Token buckets kept outside the process (Redis), with `_Bucket.take`'s arithmetic."""
+
+    def take(self, name: str, rate: float, burst: int) -> int:
+        """Spend one token of bucket `name`: 0 if there was one, else seconds to wait."""
+        ...
+
+
 class _Bucket:
     """Tokens left as of `at` (monotonic seconds), refilling at `rate` up to `burst`."""
 
-    __slots__ = ("at", "burst", "rate", "tokens")
+    __slots__ = ("at", "burst", "name", "rate", "tokens")
 
-    def __init__(self, rate: float, burst: int, now: float) -> None:
+    def __init__(self, rate: float, burst: int, now: float, name: str = "") -> None:
         self.rate = rate
         self.burst = burst
         self.tokens = float(burst)
         self.at = now
+        self.name = name  # what the shared store calls it
 
     def take(self, now: float) -> int:
         """Spend one token: 0 if there was one, else the whole seconds until there is."""
@@ -112,10 +122,15 @@ class RateLimit:
     """ASGI middleware limiting requests per API key (and per client IP for unknown keys)."""
 
     def __init__(
-        self, app: ASGIApp, control: ControlPlane, settings: RateLimitSettings | None = None
+        self,
+        app: ASGIApp,
+        control: ControlPlane,
+        settings: RateLimitSettings | None = None,
+        shared: SharedBuckets | None = None,
     ) -> None:
-        """Wrap `app`; `control` resolves each new key's role once."""
+        """Wrap `app`; `control` resolves each new key's role once; `shared` holds the tokens."""
         self._app = app
+        self._shared = shared
         self._control = control
         self._settings = settings or RateLimitSettings()
         self._keys: dict[str, _Bucket] = {}
@@ -142,7 +157,10 @@ class RateLimit:
         bucket = self._keys.get(digest)
         if bucket is None:
             bucket = self._new_bucket(scope, key, digest, now)
-        wait = bucket.take(now)
+        if self._shared is None:
+            wait = bucket.take(now)
+        else:  # the local bucket only remembers the budget; the tokens live in the store
+            wait = self._shared.take(bucket.name, bucket.rate, bucket.burst)
         if wait:
             await _too_many(send, wait)
             return
@@ -153,13 +171,13 @@ class RateLimit:
         info = self._control.resolve_key(key)
         if info is not None:
             rate, burst = self._settings.budget(info.role)
-            return self._insert(self._keys, digest, _Bucket(rate, burst, now))
+            return self._insert(self._keys, digest, _Bucket(rate, burst, now, f"key:{digest}"))
         client = scope.get("client")
         host = client[0] if client else _UNKNOWN_CLIENT
         bucket = self._clients.get(host)
         if bucket is None:
             s = self._settings
-            bucket = _Bucket(s.unknown_key_rate, s.unknown_key_burst, now)
+            bucket = _Bucket(s.unknown_key_rate, s.unknown_key_burst, now, f"ip:{host}")
             self._insert(self._clients, host, bucket)
         return bucket
 
