@@ -113,3 +113,32 @@ def open_rate_buckets(settings: Settings) -> RedisTokenBuckets | None:
     from attribo.hotstate.redis_buckets import RedisTokenBuckets
 
     return RedisTokenBuckets.from_url(settings.redis_url, settings.namespace)
+
+
+def drop_namespace(settings: Settings) -> None:
+    """Delete what a cluster namespace holds on shared servers: stream, schema, keys, database.
+
+    For test runs and benchmarks; chDB files stay in the data directory, which the caller owns.
+    """
+    import contextlib
+
+    from attribo.control import postgres
+    from attribo.hotstate.redis_client import redis_from_url
+    from attribo.log.nats import NatsLog
+
+    with contextlib.suppress(Exception):
+        NatsLog(settings.nats_url, settings.namespace, connect_timeout_s=2.0).destroy()
+    with contextlib.suppress(Exception):
+        postgres.drop_schema(settings.postgres_url, settings.namespace)
+    with contextlib.suppress(Exception):
+        client = redis_from_url(settings.redis_url)
+        keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=10_000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    if settings.clickhouse_url.startswith(("http://", "https://")):
+        from attribo.store.clickhouse import ClickHouseStore
+
+        with contextlib.suppress(Exception):
+            store = ClickHouseStore.from_url(settings.clickhouse_url, settings.namespace)
+            store.drop()
+            store.close()

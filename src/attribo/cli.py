@@ -162,11 +162,12 @@ def keys_create(
 def bench_ingest(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = True,
     quick: Annotated[bool, typer.Option(help="short run, for smoke tests")] = False,
+    profile: ProfileOpt = None,
 ) -> None:
     """Ingest throughput and latency against a FastAPI + pydantic baseline, same run."""
-    from attribo.bench.ingest import run_ingest_bench
+    from attribo.bench.ingest import run_ingest_bench, run_on_profile
 
-    result = run_ingest_bench(quick=quick)
+    result = run_on_profile(_settings(None, profile=profile), lambda: run_ingest_bench(quick=quick))
     sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
 
 

@@ -27,13 +27,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from attribo.bench.loadgen import ID_SLOT, LoadResult, build_requests, run_load
 from attribo.bench.server import free_port, http_json
 from attribo.bench.traffic import encode_batches, encode_singles, make_events
+from attribo.config import Settings
 
 HOST = "127.0.0.1"
 BASELINE_KEY = "bench-baseline-ingest-key"
@@ -303,6 +304,33 @@ def run_ingest_bench(
         },
         "quick": quick,
     }
+
+
+def run_on_profile(settings: Settings, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a bench on `settings.profile`; the cluster one in a namespace of its own, dropped after.
+
+    The server processes inherit the profile through `ATTRIBO_*` variables; service URLs are
+    the settings' (environment or defaults).
+    """
+    if settings.profile != "cluster":
+        return {**run(), "profile": settings.profile, "server_processes": 1}
+    from attribo.backends import drop_namespace
+
+    namespace = f"bench_{os.getpid()}_{int(time.time())}"
+    saved = {name: os.environ.get(name) for name in ("ATTRIBO_PROFILE", "ATTRIBO_NAMESPACE")}
+    os.environ["ATTRIBO_PROFILE"] = "cluster"
+    os.environ["ATTRIBO_NAMESPACE"] = namespace
+    try:
+        result = run()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        drop_namespace(replace(settings, namespace=namespace))
+    # One `attribo serve` process is collector, pipeline and API (README: Cluster profile).
+    return {**result, "profile": "cluster", "server_processes": 1}
 
 
 def main(argv: list[str] | None = None) -> None:

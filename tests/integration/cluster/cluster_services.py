@@ -32,19 +32,16 @@ def cluster_env(namespace: str, data_dir: str) -> dict[str, str]:
 
 def drop_namespace(namespace: str) -> None:
     """Remove everything a namespace left on the shared servers (stream, schema, keys)."""
-    import contextlib
+    from attribo.backends import drop_namespace as drop
+    from attribo.config import load_settings
 
-    import redis
-
-    from attribo.control import postgres
-    from attribo.log.nats import NatsLog
-
-    with contextlib.suppress(Exception):
-        NatsLog(NATS_URL, namespace, connect_timeout_s=2.0).destroy()
-    with contextlib.suppress(Exception):
-        postgres.drop_schema(PG_URL, namespace)
-    with contextlib.suppress(Exception):
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"{namespace}:*", count=10_000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
+    drop(
+        load_settings(
+            env={},
+            profile="cluster",
+            namespace=namespace,
+            nats_url=NATS_URL,
+            postgres_url=PG_URL,
+            redis_url=REDIS_URL,
+        )
+    )
