@@ -99,6 +99,13 @@ def link_json(link: LinkInfo, base: str) -> dict[str, object]:
     }
 
 
+def _only_params(request: Request, *names: str) -> None:
+    """400 for a query parameter the listing does not take (a typo must not widen a list)."""
+    for name in request.query_params:
+        if name not in names:
+            raise bad_field(name, f"unknown parameter; expected {', '.join(names) or 'none'}")
+
+
 def _reaches(key: KeyInfo, app_id: str) -> bool:
     return (key.role == "admin" and key.app_id is None) or key.app_id == app_id
 
@@ -164,17 +171,22 @@ def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
 
     async def get_apps(request: Request) -> Response:
         key = require_key(control, request, "admin", "analyst")
+        _only_params(request)
         apps = [a for a in control.list_apps() if _reaches(key, a.app_id)]
         return json_response({"apps": [app_json(a) for a in apps]})
 
     async def get_links(request: Request) -> Response:
         app_id = readable_app(control, request)
+        _only_params(request, "app_id")
+        if control.get_app(app_id) is None:
+            raise bad_field("app_id", f"no app {app_id!r}", 404, "not_found")
         base = str(request.base_url).rstrip("/")
         links = list_links(control._session, app_id)
         return json_response({"links": [link_json(link, base) for link in links]})
 
     async def get_keys(request: Request) -> Response:
         key = require_key(control, request, "admin")
+        _only_params(request, "app_id")
         app_id = request.query_params.get("app_id") or key.app_id
         if app_id is not None:
             require_app_scope(key, app_id)

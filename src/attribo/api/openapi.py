@@ -180,7 +180,7 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Tracking links of an app with their click and impression URLs",
                 "security": secured,
                 "parameters": [_query("app_id", "the app", required=True)],
-                "responses": {"200": _ok("links"), **_errors(400, 401, 403)},
+                "responses": {"200": _ok("links"), **_errors(400, 401, 403, 404)},
             },
         },
         "/v1/keys": {

@@ -112,3 +112,12 @@ def test_dashboard_route_leaves_api_methods_alone(server: ServerProcess) -> None
     assert wrong_method.status_code == 405
     assert httpx.delete(f"{server.url}/v1/postbacks/not-a-number").status_code == 404
     assert httpx.post(f"{server.url}/campaigns").status_code == 404
+
+
+def test_listings_refuse_unknown_parameters_and_apps(server: ServerProcess) -> None:
+    admin = _auth(server.admin_key())
+    typo = httpx.get(f"{server.url}/v1/links", params={"app": "x", "app_id": "x"}, headers=admin)
+    assert typo.status_code == 400 and typo.json()["detail"][0]["field"] == "app"
+    missing = httpx.get(f"{server.url}/v1/links", params={"app_id": "nope"}, headers=admin)
+    assert missing.status_code == 404
+    assert httpx.get(f"{server.url}/v1/apps", params={"x": "1"}, headers=admin).status_code == 400
