@@ -21,7 +21,6 @@ visible with `nats consumer info`) without deleting anything: the stream keeps m
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import threading
 import uuid
@@ -81,7 +80,10 @@ class NatsLog:
         )
         self._thread.start()
         self._closed = False
-        self._inflight: set[concurrent.futures.Future[int]] = set()
+        self._pending: list[tuple[bytes, asyncio.Future[int]]] = []
+        self._pending_lock = threading.Lock()
+        self._inflight: set[asyncio.Future[int]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         # Cursor state, only touched on the loop thread.
         self._position = -1  # offset the consumer resumes after; -1: no consumer yet
         self._sub: JetStreamContext.PullSubscription | None = None
@@ -125,13 +127,47 @@ class NatsLog:
 
     # -- writing -------------------------------------------------------------------------
     async def append(self, payload: bytes) -> int:
-        """Publish one payload; returns its sequence once JetStream has acknowledged it."""
+        """Publish one payload; returns its sequence once JetStream has acknowledged it.
+
+        Appends are handed to the client's loop in groups (one thread hop per group, not per
+        append: a hop each cost more than the publish under load) and settled per caller loop.
+        """
         if self._closed:
             raise LogFailed("log is closed")
-        future = asyncio.run_coroutine_threadsafe(self._publish(payload), self._loop)
-        self._inflight.add(future)
-        future.add_done_callback(self._inflight.discard)
-        return await asyncio.wrap_future(future)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        with self._pending_lock:
+            self._pending.append((payload, future))
+            self._inflight.add(future)
+            first = len(self._pending) == 1
+        if first:
+            self._loop.call_soon_threadsafe(self._take_pending)
+        try:
+            return await future
+        finally:
+            with self._pending_lock:
+                self._inflight.discard(future)
+
+    def _take_pending(self) -> None:
+        """On the client's loop: publish every waiting append concurrently."""
+        with self._pending_lock:
+            group, self._pending = self._pending, []
+        if group:
+            task = self._loop.create_task(self._publish_group(group))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _publish_group(self, group: list[tuple[bytes, asyncio.Future[int]]]) -> None:
+        results = await asyncio.gather(
+            *(self._publish(payload) for payload, _ in group), return_exceptions=True
+        )
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], object]]] = {}
+        for (_, future), result in zip(group, results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, LogFailed):
+                result = LogFailed(f"publishing to JetStream failed: {result!r}")
+            by_loop.setdefault(future.get_loop(), []).append((future, result))
+        for loop, settled in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, settled)
 
     async def _publish(self, payload: bytes) -> int:
         """Publish, in line-aligned parts if the payload exceeds the server's message limit.
@@ -154,8 +190,10 @@ class NatsLog:
         return seq
 
     async def flush(self) -> None:
-        """Return once every append started before the call has been acknowledged."""
-        pending = [asyncio.wrap_future(f) for f in list(self._inflight)]
+        """Return once every append this loop started before the call has been acknowledged."""
+        loop = asyncio.get_running_loop()
+        with self._pending_lock:
+            pending = [f for f in self._inflight if f.get_loop() is loop]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
@@ -229,7 +267,7 @@ class NatsLog:
             last = self._unacked.popleft()
             count += 1
         if last is not None:
-            await last.ack()  # AckPolicy.ALL: acknowledges everything before it too
+            await last.ack_sync(timeout=5.0)  # AckPolicy.ALL: covers everything before it
         return count
 
     def start_offset(self) -> int:
@@ -263,6 +301,17 @@ class NatsLog:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10.0)
         self._loop.close()
+
+
+def _settle(settled: list[tuple[asyncio.Future[int], object]]) -> None:
+    """Resolve futures on their own loop (called through call_soon_threadsafe)."""
+    for future, result in settled:
+        if future.done():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(int(result))  # type: ignore[call-overload]
 
 
 def _split(payload: bytes, limit: int) -> list[bytes]:
