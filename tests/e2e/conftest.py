@@ -72,7 +72,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         pytest.fail("the dashboard is not built: run `make web`")
     port = free_port()
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
-    args = ["--installs", "1500", "--days", "30", "--port", str(port), "--data-dir", str(data_dir)]
+    # Two months, so the default 30 days has a previous period to compare with.
+    args = ["--installs", "3000", "--days", "60", "--port", str(port), "--data-dir", str(data_dir)]
     process = subprocess.Popen(
         [sys.executable, "-m", "attribo", "demo", *args],
         stdout=subprocess.PIPE,
