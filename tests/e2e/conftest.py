@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -146,6 +147,15 @@ def page(browser: Browser, demo: Demo, console: Console) -> Iterator[Page]:
         yield tab
     finally:
         context.close()
+
+
+def record(name: str, value: float) -> None:
+    """Keep a measured figure in test-artifacts/dashboard-perf.json."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "dashboard-perf.json"
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = value
+    path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 @pytest.fixture

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import gzip
-import json
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from attribo.api.web import web_dir
-from conftest import ARTIFACTS, Demo
+from conftest import Demo, record
 
 pytestmark = pytest.mark.e2e
 JS_BUDGET = 300 * 1024
 INTERACTIVE_BUDGET_MS = 1000
-
-
-def _record(name: str, value: float) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / "dashboard-perf.json"
-    figures = json.loads(path.read_text()) if path.exists() else {}
-    figures[name] = value
-    path.write_text(json.dumps(figures, indent=2))
 
 
 def test_first_page_javascript_under_budget() -> None:
@@ -32,7 +23,7 @@ def test_first_page_javascript_under_budget() -> None:
     preloads = re.findall(r'<link rel="modulepreload"[^>]+href="/([^"]+\.js)"', html)
     assert scripts, "index.html loads no script"
     size = sum(len(gzip.compress((root / p).read_bytes(), 9)) for p in scripts + preloads)
-    _record("first_page_js_gzip_bytes", size)
+    record("first_page_js_gzip_bytes", size)
     assert size < JS_BUDGET, f"{size / 1024:.0f} KB gzip"
 
 
@@ -53,8 +44,8 @@ def test_first_page_interactive_within_a_second(page: Page, demo: Demo) -> None:
         cdp.detach()
     shell_ms = sorted(t[0] for t in timings)[1]
     data_ms = sorted(t[1] for t in timings)[1]
-    _record("first_page_interactive_ms", round(shell_ms))
-    _record("first_page_with_figures_ms", round(data_ms))
+    record("first_page_interactive_ms", round(shell_ms))
+    record("first_page_with_figures_ms", round(data_ms))
     assert shell_ms < INTERACTIVE_BUDGET_MS, f"interactive after {shell_ms:.0f} ms"
     # Navigation works at once: the app is interactive, not only painted.
     page.click("nav [data-nav=campaigns]")
