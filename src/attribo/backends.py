@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from attribo.collector.dedup import DedupIndex
     from attribo.hotstate.redis_buckets import RedisTokenBuckets
     from attribo.hotstate.redis_dedup import RedisDedup
+    from attribo.store.clickhouse_costs import ClickHouseCostSink
     from attribo.store.costs import CostSink
     from attribo.store.skan import DuckDBPostbackSink
 
@@ -62,10 +63,15 @@ def open_skan_sink(store: Store, settings: Settings | None = None) -> DuckDBPost
     return DuckDBPostbackSink(_side_cursor(store, settings))
 
 
-def open_cost_sink(store: Store, settings: Settings | None = None) -> CostSink:
+def open_cost_sink(store: Store, settings: Settings | None = None) -> CostSink | ClickHouseCostSink:
     """Daily spend rows, kept beside the events so reports can join them."""
+    from attribo.store.clickhouse import ClickHouseStore
     from attribo.store.costs import CostSink
 
+    if isinstance(store, ClickHouseStore):
+        from attribo.store.clickhouse_costs import ClickHouseCostSink
+
+        return ClickHouseCostSink(store)
     return CostSink(_side_cursor(store, settings))
 
 

@@ -177,3 +177,25 @@ def buckets(request: pytest.FixtureRequest) -> Iterator[Any]:
     shared = RedisTokenBuckets(_redis_client(), unique_namespace())
     yield shared
     shared.clear()
+
+
+@pytest.fixture(params=["duckdb", "clickhouse"])
+def cost_sink(request: pytest.FixtureRequest, tmp_path: Path, chdb_path: Path) -> Iterator[Any]:
+    """Where cost uploads are kept: beside the DuckDB events, or in ClickHouse."""
+    if request.param == "duckdb":
+        import duckdb
+
+        from attribo.store.costs import CostSink
+
+        conn = duckdb.connect(str(tmp_path / "costs.duckdb"))
+        yield CostSink(conn.cursor())
+        conn.close()
+        return
+    pytest.importorskip("chdb", reason="chdb is in the cluster extra")
+    from attribo.store.clickhouse import ClickHouseStore
+    from attribo.store.clickhouse_costs import ClickHouseCostSink
+
+    store = ClickHouseStore.from_url(f"chdb://{chdb_path}", unique_namespace())
+    yield ClickHouseCostSink(store)
+    store.drop()
+    store.close()

@@ -94,6 +94,16 @@ class ClickHouseStore:
             raise ValueError(f"clickhouse_url must be chdb:///path or http(s)://…, not {url!r}")
         return cls(client, database)
 
+    @property
+    def client(self) -> ClickHouseClient:
+        """The connection, for side tables kept in the same database (costs)."""
+        return self._client
+
+    @property
+    def database(self) -> str:
+        """The database holding this store's tables."""
+        return self._db
+
     def write_events(self, batch: pa.Table, consumer: str, log_offset: int) -> int:
         """Insert the batch's new events, then move the consumer's offset."""
         fresh = self._new_rows(batch)

@@ -163,6 +163,11 @@ def create_costs_table(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(COSTS_DDL)
 
 
+def cost_rows_table(rows: Sequence[CostRow]) -> pa.Table:
+    """The rows as stored (optional keys as '', spend in USD too), in upload order."""
+    return _arrow(rows)
+
+
 def _arrow(rows: Sequence[CostRow]) -> pa.Table:
     """The rows as an Arrow table, with their upload order in `ordinal`."""
     columns: dict[str, list[Any]] = {name: [] for name in _ARROW_SCHEMA.names}

@@ -106,7 +106,7 @@ def report(server: ServerProcess, app_id: str, metric: str) -> dict:
 
 
 # Reports over one base; several bases in one query need `UNION ALL BY NAME` (README).
-REPORTED = ("installs", "clicks", "impressions", "revenue")
+REPORTED = ("installs", "clicks", "impressions", "revenue", "cost", "cpm")
 
 
 def test_cluster_and_embedded_agree_on_the_same_traffic(
@@ -116,9 +116,21 @@ def test_cluster_and_embedded_agree_on_the_same_traffic(
     embedded = ServerProcess(tmp_path / "embedded").start()
     try:
         answers = {}
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        costs = [
+            {"date": today, "app_id": "same.app", "network": network, "campaign": "c1",
+             "spend": spend, "currency": currency, "impressions": 1000}
+            for network, spend, currency in (("meta", 120.5, "USD"), ("tiktok", 80.0, "EUR"))
+        ]  # fmt: skip
         for server in (embedded, cluster_server):
             key = server.create_app("same.app")["ingest_key"]
             answers[server] = send(server, key, events)
+            uploaded = httpx.post(
+                f"{server.url}/v1/costs",
+                json={"rows": costs},
+                headers={"Authorization": f"Bearer {server.admin_key()}"},
+            )
+            assert uploaded.json() == {"rows": 2, "inserted": 2, "replaced": 0}, uploaded.text
         assert answers[embedded] == answers[cluster_server]  # live answers, install by install
         assert any(
             a.get("attribution", {}).get("status") == "attributed" for a in answers[embedded]
