@@ -78,3 +78,24 @@ def test_link_created_in_settings_records_a_click_seen_live(
     expect(streamed).to_have_count(1, timeout=15_000)
     expect(live.locator("[data-kpi=click] [data-value]")).not_to_have_text("0")
     assert console.errors == []
+
+
+def test_attribution_windows_saved_in_settings_reach_the_api(
+    page: Page, demo: Demo, console: Console
+) -> None:
+    app_id = "demo.runner"  # leaves the first app's attribution as the other tests expect
+    page.goto(f"{demo.url}/settings?app={app_id}")
+    form = page.locator("[data-form=windows]")
+    form.get_by_label("Click (hours)").fill("72")
+    form.get_by_label("View (hours)").fill("12")
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Attribution windows saved")
+    apps = {a["app_id"]: a for a in demo.get("/v1/apps").json()["apps"]}
+    assert apps[app_id]["windows"] == {
+        "click_hours": 72,
+        "view_hours": 12,
+        "fingerprint_hours": 24,
+    }
+    page.reload()
+    expect(page.locator("[data-form=windows]").get_by_label("Click (hours)")).to_have_value("72")
+    assert console.errors == []
