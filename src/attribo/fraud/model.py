@@ -30,6 +30,56 @@ class ModelMismatchError(ValueError):
     """A saved model was trained on other features than this code computes."""
 
 
+class FastIsolation:
+    """One-row IsolationForest scores without sklearn's per-call overhead (~3 ms -> ~0.1 ms).
+
+    Walks each fitted tree in plain Python with the forest's own path lengths; equal to
+    `IsolationForest.score_samples` (a unit test holds them together).
+    """
+
+    def __init__(self, forest: IsolationForest) -> None:
+        self.trees = []
+        for tree, columns, depths, averages in zip(
+            forest.estimators_,
+            forest.estimators_features_,
+            forest._decision_path_lengths,
+            forest._average_path_length_per_tree,
+            strict=True,
+        ):
+            t = tree.tree_
+            column = [int(columns[f]) if f >= 0 else -1 for f in t.feature.tolist()]
+            leaf_depth = (np.asarray(depths) + np.asarray(averages) - 1.0).tolist()
+            self.trees.append(
+                (
+                    t.children_left.tolist(),
+                    t.children_right.tolist(),
+                    column,
+                    t.threshold.tolist(),
+                    leaf_depth,
+                )
+            )
+        self.norm = len(forest.estimators_) * _average_path_length(forest.max_samples_)
+
+    def score_row(self, row: list[float]) -> float:
+        """`score_samples` of one row: the negated anomaly score (lower = more unusual)."""
+        total = 0.0
+        for left, right, column, threshold, leaf_depth in self.trees:
+            node = 0
+            while left[node] != -1:
+                node = left[node] if row[column[node]] <= threshold[node] else right[node]
+            total += leaf_depth[node]
+        return -float(2.0 ** (-total / self.norm))
+
+
+def _average_path_length(n: int) -> float:
+    """Expected path length of an unsuccessful search in a binary tree of n points."""
+    if n <= 1:
+        return 0.0
+    if n == 2:
+        return 1.0
+    return 2.0 * (np.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n
+
+
 class FraudModel:
     """Gradient boosting over the features and an IsolationForest's novelty score."""
 
@@ -39,7 +89,7 @@ class FraudModel:
         self.params = {
             "objective": "binary",
             "learning_rate": 0.05,
-            "num_leaves": 15,
+            "num_leaves": 7,
             "min_data_in_leaf": 20,
             "feature_fraction": 0.9,
             "bagging_fraction": 0.8,
@@ -51,14 +101,19 @@ class FraudModel:
             **(params or {}),
         }
         self.seed = seed
-        self.rounds = 200
+        self.rounds = 100
         self.booster: lgb.Booster | None = None
         self.forest: IsolationForest | None = None
+        self._fast: FastIsolation | None = None
         self.features: tuple[str, ...] = FEATURES
         self.info: dict[str, Any] = {}
 
     def _with_novelty(self, x: np.ndarray) -> np.ndarray:
         assert self.forest is not None, "fit or load the model first"
+        if len(x) == 1:  # the live path: one install at a time
+            if self._fast is None:
+                self._fast = FastIsolation(self.forest)
+            return np.append(x[0], -self._fast.score_row(x[0].tolist())).reshape(1, -1)
         novelty = -self.forest.score_samples(x)  # higher = more unusual
         return np.column_stack([x, novelty])
 
@@ -67,6 +122,7 @@ class FraudModel:
         x = np.asarray(x, dtype=np.float64)
         clean = x[y == 0]
         self.forest = IsolationForest(n_estimators=50, random_state=self.seed).fit(clean)
+        self._fast = None
         data = lgb.Dataset(self._with_novelty(x), label=y, feature_name=[*self.features, NOVELTY])
         self.booster = lgb.train(self.params, data, num_boost_round=self.rounds)
         self.info = {"rows": len(y), "positives": int(y.sum())}
@@ -75,13 +131,15 @@ class FraudModel:
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Fraud probability per row."""
         assert self.booster is not None, "fit or load the model first"
-        return np.asarray(self.booster.predict(self._with_novelty(np.asarray(x, float))))
+        return np.asarray(
+            self.booster.predict(self._with_novelty(np.asarray(x, float)), num_threads=1)
+        )
 
     def explain(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and SHAP contributions (log-odds; last column is the base value)."""
         assert self.booster is not None, "fit or load the model first"
         full = self._with_novelty(np.asarray(x, float))
-        contrib = np.asarray(self.booster.predict(full, pred_contrib=True))
+        contrib = np.asarray(self.booster.predict(full, pred_contrib=True, num_threads=1))
         margin = contrib.sum(axis=1)
         return 1 / (1 + np.exp(-margin)), contrib
 

@@ -11,7 +11,7 @@ import pytest
 import shap
 
 from attribo.fraud.features import FEATURES
-from attribo.fraud.model import FraudModel, ModelMismatchError, latest_model
+from attribo.fraud.model import FastIsolation, FraudModel, ModelMismatchError, latest_model
 
 
 def _data(seed: int = 3, n: int = 600) -> tuple[np.ndarray, np.ndarray]:
@@ -62,3 +62,17 @@ def test_a_model_with_other_features_refuses_to_load(tmp_path: Path) -> None:
     (path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelMismatchError, match="retired_feature"):
         FraudModel.load(path)
+
+
+def test_one_row_novelty_equals_sklearn() -> None:
+    x, y = _data()
+    model = FraudModel(seed=5).fit(x, y)
+    assert model.forest is not None
+    fast = FastIsolation(model.forest)
+    rows = _data(seed=9, n=200)[0]
+    expected = model.forest.score_samples(rows)
+    got = np.array([fast.score_row(row.tolist()) for row in rows])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    # The live path (one row) and the batch path give the same probabilities.
+    one_by_one = np.array([model.predict(rows[i : i + 1])[0] for i in range(20)])
+    np.testing.assert_allclose(one_by_one, model.predict(rows[:20]), rtol=1e-9)
