@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -24,6 +25,7 @@ CHART_PAGES = {
     "fraud": ["blocked-by-network", "ctit-histogram"],
     "live": ["live-rate"],
 }
+AGG = "/v1/reports/aggregate"
 PAGES = ["overview", "campaigns", "cohorts", "fraud", "live", "settings"]
 
 # Share of a chart's canvas pixels that are painted (not transparent): axes alone paint ~1 %.
@@ -216,6 +218,31 @@ def test_campaign_filters_match_the_api_and_export_csv(
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert len(rows) == len(api["rows"])
     assert sum(int(r["installs"]) for r in rows) == api["totals"]["installs"]
+    assert console.errors == []
+
+
+def test_compare_shows_change_against_the_previous_period(
+    page: Page, demo: Demo, console: Console
+) -> None:
+    page.goto(f"{demo.url}/campaigns?level=network")
+    settle(page)
+    page.check("[data-filter=compare]")
+    settle(page)
+    assert "cmp=1" in page.url
+    frm = date.fromisoformat(page.input_value("[data-filter=from]"))
+    to = date.fromisoformat(page.input_value("[data-filter=to]"))
+    days = (to - frm).days + 1
+    before = {"from": str(frm - timedelta(days=days)), "to": str(frm - timedelta(days=1))}
+    now = {"from": str(frm), "to": str(to)}
+    args = {"app_id": demo.app_id, "metrics": "installs", "dimensions": "network"}
+    current = {r["network"]: r["installs"] for r in demo.get(AGG, **args, **now).json()["rows"]}
+    prior = {r["network"]: r["installs"] for r in demo.get(AGG, **args, **before).json()["rows"]}
+    network = "google_ads"
+    cell = page.locator("[data-row]", has_text=network).locator("[data-metric=installs]")
+    shown = cell.locator("span").inner_text()
+    expected = (current[network] - prior[network]) / prior[network] * 100
+    value = float(shown.replace("\u2212", "-").replace("+", "").replace("\u00b1", "").rstrip("%"))
+    assert abs(value - expected) < 0.01, (shown, expected)
     assert console.errors == []
 
 
