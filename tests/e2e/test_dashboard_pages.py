@@ -246,6 +246,35 @@ def test_compare_shows_change_against_the_previous_period(
     assert console.errors == []
 
 
+def test_cohort_metric_switch_shows_the_api_values(
+    page: Page, demo: Demo, console: Console
+) -> None:
+    page.goto(f"{demo.url}/cohorts")
+    settle(page)
+    page.select_option("[data-filter=metric]", "roas")
+    page.select_option("[data-filter=granularity]", "week")
+    settle(page)
+    assert "metric=roas" in page.url and "granularity=week" in page.url
+    page.get_by_text("Show as table").click()
+    frm = page.input_value("[data-filter=from]")
+    to = page.input_value("[data-filter=to]")
+    rows = demo.get(
+        "/v1/reports/cohort",
+        app_id=demo.app_id,
+        metric="roas",
+        granularity="week",
+        days="0,1,2,3,4,5,6,7,10,14,21,30",
+        **{"from": frm, "to": to},
+    ).json()["rows"]
+    first = next(r for r in rows if r["day"] == 7 and r["value"] is not None)
+    cell = page.locator(f"[data-cohort='{first['cohort']}'] [data-day='7']")
+    shown = float(cell.inner_text().rstrip("%").replace(",", ""))
+    assert abs(shown - first["value"] * 100) < 0.01, (cell.inner_text(), first)
+    page.wait_for_timeout(400)
+    assert page.evaluate(PAINTED, "cohort-heatmap") > 0.02
+    assert console.errors == []
+
+
 def test_ad_level_table_renders_only_visible_rows(page: Page, demo: Demo, console: Console) -> None:
     page.goto(f"{demo.url}/campaigns?level=ad&split=install_date&from=2000-01-01")
     settle(page)
