@@ -248,6 +248,22 @@ def fraud_train(
     sys.stdout.write(json.dumps(summary) + "\n")
 
 
+@bench_app.command("reports")
+def bench_reports(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = True,
+    sizes: Annotated[
+        str, typer.Option(help="stored events per run, comma-separated")
+    ] = "10000000,50000000",
+    repeat: Annotated[int, typer.Option(help="timed runs of each query")] = 20,
+) -> None:
+    """p50/p95 of the dashboard's standard queries over 10M and 50M events; raw baseline."""
+    from attribo.bench.reports import run_reports_bench
+
+    counts = tuple(int(part) for part in sizes.split(",") if part.strip())
+    result = run_reports_bench(sizes=counts, repeat=repeat)
+    sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
+
+
 @bench_app.command("simulate")
 def bench_simulate(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = True,

@@ -18,12 +18,13 @@ the install time: day N is `[N * 24 h, (N + 1) * 24 h)` after it.
 
 Day-N metrics come in families (`retention_d<N>`, `revenue_d<N>`, `roas_d<N>`, `arpu_d<N>`,
 `sessions_d<N>`, `paying_users_d<N>`, N = 0..30); the usual days are also listed by name.
-Retention excludes young installs: day N counts only installs at least N + 1 days old at the
-request's `as_of` time, in the numerator and the denominator.
+Retention excludes young installs: day N counts only installs whose install *date* ended at
+least N + 1 days before the request's `as_of` time (so every install of the date has had its
+whole day N), in the numerator and the denominator.
 
 Each atom has its SQL over raw events and, where a rollup can answer it, its SQL over the
-rollup tables (`store/rollups.py`): `rollup_touches` for touches and `rollup_installs`, one
-row per install with its activity folded in, for installs and activity.
+rollup cubes (`store/rollups.py`): touch counts, and install sums with their activity
+folded in (`n` installs, `revenue`, `rev_c<N>`, `ret_<N>` ... per day and dimensions).
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ MAX_DAY = 30  # day-N families cover days 0..MAX_DAY
 COHORT_DAYS = (0, 1, 3, 7, 14, 30)
 RETENTION_DAYS = (1, 3, 7, 14, 30)
 EVENT_PREFIX = "event:"
-DAY_FAMILIES = ("retention", "revenue", "roas", "arpu", "sessions", "paying_users")
+DAY_FAMILIES = (
+    "retention",
+    "retained_users",
+    "revenue",
+    "roas",
+    "arpu",
+    "sessions",
+    "paying_users",
+)
 _FAMILY_NAME = re.compile(r"^(" + "|".join(DAY_FAMILIES) + r")_d(0|[1-9][0-9]?)$")
 NOT_BLOCKED = "i.attribution IS DISTINCT FROM 'blocked'"
 _AGE_MS = "(epoch_ms(a.event_time) - epoch_ms(i.event_time))"
@@ -92,15 +101,15 @@ def _atoms() -> dict[str, Atom]:
             "count(*) FILTER (WHERE t.type = 'impression')",
             "sum(t.n) FILTER (WHERE t.type = 'impression')",
         ),
-        _same("n_installs", "install", f"count(*) FILTER (WHERE {NOT_BLOCKED})"),
-        _same("n_organic", "install", "count(*) FILTER (WHERE i.attribution = 'organic')"),
-        _same("n_blocked", "install", "count(*) FILTER (WHERE i.attribution = 'blocked')"),
+        _installs("n_installs", NOT_BLOCKED),
+        _installs("n_organic", "i.attribution = 'organic'"),
+        _installs("n_blocked", "i.attribution = 'blocked'"),
         Atom("s_revenue", "activity", "sum(a.revenue)", "sum(i.revenue)"),
         Atom(
             "n_paying",
             "activity",
             "count(DISTINCT a.install_event_id) FILTER (WHERE a.revenue > 0)",
-            "count(*) FILTER (WHERE i.first_pay_ms IS NOT NULL)",
+            "sum(i.n_paying)",
         ),
         Atom(
             "n_sessions",
@@ -130,30 +139,37 @@ def _atoms() -> dict[str, Atom]:
                 f"n_paying_d{n}",
                 "activity",
                 f"count(DISTINCT a.install_event_id) FILTER (WHERE a.revenue > 0 AND {within})",
-                f"count(*) FILTER (WHERE i.first_pay_ms < {(n + 1) * DAY_MS})",
+                f"sum(i.pay_c{n})",
             ),
             Atom(
                 f"n_retained_d{n}",
                 "install",
-                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND r.ret_d{n} AND i.event_time <= ?)",
-                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND (i.open_days >> {n}) & 1 = 1"
-                " AND i.event_time <= ?)",
+                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND r.ret_d{n} AND i.event_time < ?)",
+                f"sum(i.ret_{n}) FILTER (WHERE {NOT_BLOCKED} AND i.event_time < ?)",
                 retention_day=n,
                 mature_day=n,
             ),
-            _same(
-                f"n_mature_d{n}",
+            _installs(f"n_mature_d{n}", f"{NOT_BLOCKED} AND i.event_time < ?", mature_day=n),
+            Atom(
+                f"n_opened_d{n}",
                 "install",
-                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND i.event_time <= ?)",
-                mature_day=n,
+                f"count(*) FILTER (WHERE {NOT_BLOCKED} AND r.ret_d{n})",
+                f"sum(i.ret_{n}) FILTER (WHERE {NOT_BLOCKED})",
+                retention_day=n,
             ),
         ]
     return {atom.name: atom for atom in atoms}
 
 
-def _same(name: str, base: str, sql: str, mature_day: int | None = None) -> Atom:
-    """An install-base atom whose SQL reads the same on the rollup (same column names)."""
-    return Atom(name, base, sql, sql, mature_day=mature_day)
+def _installs(name: str, condition: str, mature_day: int | None = None) -> Atom:
+    """Installs meeting `condition`: counted over raw installs, summed over install cubes."""
+    return Atom(
+        name,
+        "install",
+        f"count(*) FILTER (WHERE {condition})",
+        f"sum(i.n) FILTER (WHERE {condition})",
+        mature_day=mature_day,
+    )
 
 
 ATOMS: dict[str, Atom] = _atoms()
@@ -431,8 +447,14 @@ def day_metric(family: str, n: int) -> Metric:
             (f"n_retained_d{n}", f"n_mature_d{n}"),
             "percent",
             f"Share of installs with an open on day {n} after install ([{n} x 24 h, "
-            f"{n + 1} x 24 h) after the install time), among installs at least {n + 1} days "
-            "old at `as_of` (younger ones are left out of both sides).",
+            f"{n + 1} x 24 h) after the install time), among installs whose install date "
+            f"ended at least {n + 1} days before `as_of` (younger ones are left out).",
+        ),
+        "retained_users": (
+            f"n_opened_d{n}",
+            (f"n_opened_d{n}",),
+            "integer",
+            f"Installs with an open on day {n} after install, however young the install.",
         ),
         "revenue": (
             f"s_revenue_d{n}",

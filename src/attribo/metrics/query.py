@@ -11,10 +11,11 @@ date). When a requested dimension or filter has no column in `costs` (platform, 
 there is no `costs` table, cost is NULL in every row and in the totals, and so are the
 metrics built on it (CPI, CPM, ROAS); otherwise a row without cost rows has cost 0.
 
-Where the store keeps rollups current (`RollupStore.refresh_rollups`), touches are read from
-`rollup_touches` and installs with their activity from `rollup_installs`; only what a rollup
-cannot answer (`event:<name>` counts, activity by event date) still reads raw events. Both
-paths give the same numbers (tests compare them on every metric and dimension).
+Where the store keeps rollups current (`RollupStore.refresh_rollups`), touches and installs
+with their activity are read from the smallest rollup cube holding every requested and
+filtered dimension (`store.rollup_layout`); only what a cube cannot answer (`event:<name>`
+counts, activity by event date) still reads raw events. Both paths give the same numbers
+(tests compare them on every metric and dimension).
 
 Only catalogue SQL is ever written into the query text; every value from the request (app,
 dates, filter values, event names, `as_of`, the limit) is a `?` parameter.
@@ -22,6 +23,7 @@ dates, filter values, event names, `as_of`, the limit) is a `?` parameter.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,6 +43,7 @@ from attribo.metrics.catalog import (
     event_metric,
     lookup_metric,
 )
+from attribo.store.rollup_layout import cube_for
 
 MAX_LIMIT = 10_000
 MAX_FILTER_VALUES = 1_000
@@ -163,6 +166,7 @@ class _Plan:
     atoms: dict[str, Atom]
     event_names: dict[str, str]  # atom -> event name (a parameter)
     rolled: frozenset[str] = frozenset()  # bases read from the rollups
+    cube: str = ""  # the rollup cube they read
 
     def atom_sql(self, atom: Atom) -> str:
         """The atom's SQL for the source its base reads."""
@@ -176,17 +180,24 @@ class _Plan:
         if atom.name in self.event_names:
             return [self.event_names[atom.name]]
         if atom.mature_day is not None:
-            return [request.judged_at() - timedelta(days=atom.mature_day + 1)]
+            return [mature_before(request.judged_at(), atom.mature_day)]
         return []
 
 
+def mature_before(as_of: datetime, day: int) -> datetime:
+    """Installs before this time have had all of day `day` by `as_of`: their install date
+    ended `day + 1` days before it (a midnight, so day-level cubes answer it exactly)."""
+    moment = (as_of - timedelta(days=day + 1)).astimezone(UTC)
+    return datetime.combine(moment.date(), time(), UTC)
+
+
 def _rolled_bases(request: AggregateRequest, atoms: dict[str, Atom]) -> frozenset[str]:
-    """Bases the rollups can answer: touches and installs always, activity unless it needs
-    raw rows (event counts by name, or a dimension dated by the activity itself)."""
+    """Bases the rollups answer: all but cost, unless activity needs raw rows (event counts
+    by name, or a dimension dated by the activity); then the installs it joins are raw too."""
     activity_raw = any(
         atom.base == "activity" and atom.rollup is None for atom in atoms.values()
     ) or any("a." in DIMENSIONS[name].activity for name in request.dimensions)
-    return frozenset({"touch", "install"} | (set() if activity_raw else {"activity"}))
+    return frozenset({"touch"} if activity_raw else {"touch", "install", "activity"})
 
 
 def _plan(request: AggregateRequest, rollups: bool = False) -> _Plan:
@@ -205,8 +216,10 @@ def _plan(request: AggregateRequest, rollups: bool = False) -> _Plan:
             atoms[atom_name] = event_atom(atom_name)
             metric = event_metric(name, atom_name)
         metrics[name] = metric
-    rolled = _rolled_bases(request, atoms) if rollups else frozenset()
-    return _Plan(metrics, atoms, event_names, rolled)
+    if not rollups:
+        return _Plan(metrics, atoms, event_names)
+    cube = cube_for({*request.dimensions, *request.filters})
+    return _Plan(metrics, atoms, event_names, _rolled_bases(request, atoms), cube)
 
 
 def costs_joinable(request: AggregateRequest) -> bool:
@@ -247,10 +260,11 @@ def add_filters(sql: SqlText, base: str, request: AggregateRequest) -> None:
         sql.add(f" AND {_dim_sql(base, name)} IN ({marks})", *values)
 
 
-def _installs_cte(sql: SqlText, request: AggregateRequest, rolled: bool) -> None:
-    """`inst`: the installs of the request (range and filters), shared by the install bases."""
+def _installs_cte(sql: SqlText, request: AggregateRequest, cube: str) -> None:
+    """`inst`: the installs of the request (range and filters), shared by the install bases;
+    from the install cube `cube`, or raw events if it is empty."""
     start, end = date_range(request)
-    source = "rollup_installs i WHERE" if rolled else "events i WHERE i.type = 'install' AND"
+    source = f"rollup_inst_{cube} i WHERE" if cube else "events i WHERE i.type = 'install' AND"
     sql.add(
         f"inst AS (SELECT * FROM {source} i.app_id = ? AND i.event_time >= ? AND i.event_time < ?",
         request.app_id,
@@ -275,7 +289,7 @@ def _base_select(
         sql.add(f"{plan.atom_sql(atom)} AS {atom.name}", *plan.atom_params(atom, request))
     if base == "touch":
         start, end = date_range(request)
-        source = "rollup_touches t WHERE" if rolled else "events t WHERE"
+        source = f"rollup_touch_{plan.cube} t WHERE" if rolled else "events t WHERE"
         sql.add(
             f" FROM {source} t.app_id = ? AND t.type IN ('click', 'impression')"
             " AND t.event_time >= ? AND t.event_time < ?",
@@ -289,8 +303,8 @@ def _base_select(
         days = sorted({a.retention_day for a in atoms if a.retention_day is not None})
         if days and not rolled:
             sql.add(_retention_join(days), request.app_id)
-    elif base == "activity" and rolled:  # folded into each install's rollup row
-        sql.add(f" FROM inst i WHERE i.n_activity > 0 AND {NOT_BLOCKED}")
+    elif base == "activity" and rolled:  # folded into the install cube
+        sql.add(f" FROM inst i WHERE {NOT_BLOCKED}")
     elif base == "activity":
         sql.add(
             " FROM events a JOIN inst i ON i.event_id = a.install_event_id"
@@ -309,6 +323,8 @@ def _base_select(
     if dims:  # every base totals itself: distinct counts cannot be summed over groups
         listed = ", ".join(f"d{k}" for k in range(len(dims)))
         sql.add(f" GROUP BY GROUPING SETS (({listed}), ())")
+        if base == "activity" and rolled:  # as raw: only groups with some activity
+            sql.add(f" HAVING GROUPING({listed}) <> 0 OR sum(i.n_active) > 0")
 
 
 def _order_keys(request: AggregateRequest) -> list[str]:
@@ -346,7 +362,7 @@ def build_sql(
         return None
     sql = SqlText().add("WITH ")
     if "install" in bases or "activity" in bases:
-        _installs_cte(sql, request, "install" in plan.rolled)
+        _installs_cte(sql, request, plan.cube if "install" in plan.rolled else "")
     sql.add("u AS (")
     for k, base in enumerate(bases):
         sql.add(" UNION ALL BY NAME " if k else "")
@@ -381,12 +397,20 @@ def build_sql(
     return sql.text(), sql.params
 
 
+_COSTS_SEEN: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def has_costs_table(store: QueryStore) -> bool:
-    """Whether the store holds a `costs` table (costs are optional)."""
+    """Whether the store holds a `costs` table (costs are optional; once there, it stays)."""
+    if store in _COSTS_SEEN:
+        return True
     table = store.query(
         "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?", ["costs"]
     )
-    return bool(table.column("n")[0].as_py())
+    found = bool(table.column("n")[0].as_py())
+    if found:
+        _COSTS_SEEN.add(store)
+    return found
 
 
 def _value(metric: Metric, value: Any) -> Any:

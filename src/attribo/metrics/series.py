@@ -44,15 +44,21 @@ def check_days(days: Sequence[int], low: int = 0) -> tuple[int, ...]:
 
 
 def run_timeseries(
-    store: QueryStore, base: AggregateRequest, granularity: str = "day", basis: str = "install"
+    store: QueryStore,
+    base: AggregateRequest,
+    granularity: str = "day",
+    basis: str = "install",
+    rollups: bool | None = None,
 ) -> dict[str, Any]:
-    """`{"rows": [{"date": ..., dimension: ..., metric: ...}], "totals": {...}}` by date."""
+    """`{"rows": [{"date": ..., dimension: ..., metric: ...}], "totals": {...}}` by date.
+
+    `rollups` as for `run_aggregate`."""
     dim = date_dimension(basis, granularity)
     if dim in base.dimensions:
         raise RequestError("dimensions", "the date is the series' own dimension")
     sort = base.sort
     request = replace(base, dimensions=(dim, *base.dimensions), sort=sort or dim)
-    result = run_aggregate(store, request)
+    result = run_aggregate(store, request, rollups)
     rows = [{"date": row.pop(dim), **row} for row in result["rows"]]
     if sort is None or sort.removeprefix("-") == dim:  # keep the series in time order
         rows.sort(key=lambda row: (row["date"] is None, row["date"] or ""))
@@ -86,13 +92,20 @@ def _period_end(start: date, granularity: str, last: date) -> date:
     return min(end, last + timedelta(days=1))
 
 
-def run_cohort(store: QueryStore, cohort: CohortRequest) -> dict[str, Any]:
-    """`{"metric", "days", "rows": [{"cohort", dims..., "installs", "day", "value"}]}`."""
+def run_cohort(
+    store: QueryStore, cohort: CohortRequest, rollups: bool | None = None
+) -> dict[str, Any]:
+    """`{"metric", "days", "rows": [{"cohort", dims..., "installs", "day", "value"}]}`.
+
+    `rollups` as for `run_aggregate`."""
     base = cohort.base
     dim = date_dimension("install", cohort.granularity)
     if dim in base.dimensions:
         raise RequestError("dimensions", "the cohort date is the report's own dimension")
-    names = [f"{cohort.metric}_d{d}" for d in cohort.days]
+    # Cells are only shown for cohorts old enough as a whole, so retention is plain
+    # retained / installs there (cheaper to plan than per-install maturity).
+    family = "retained_users" if cohort.metric == "retention" else cohort.metric
+    names = [f"{family}_d{d}" for d in cohort.days]
     extra = ("cost",) if cohort.metric == "roas" else ()
     request = replace(
         base,
@@ -102,7 +115,7 @@ def run_cohort(store: QueryStore, cohort: CohortRequest) -> dict[str, Any]:
         limit=base.limit,
     )
     as_of = request.judged_at()
-    result = run_aggregate(store, request)
+    result = run_aggregate(store, request, rollups)
     rows: list[dict[str, Any]] = []
     for row in result["rows"]:
         start = row[dim]
@@ -115,7 +128,10 @@ def run_cohort(store: QueryStore, cohort: CohortRequest) -> dict[str, Any]:
             mature = closed + timedelta(days=day + 1) <= as_of
             cell = {"cohort": start, **keys, "installs": row["installs"]}
             cell.update({name: row[name] for name in extra})
-            cell.update({"day": day, "value": row[name] if mature else None})
+            value = row[name]
+            if family == "retained_users":
+                value = value / row["installs"] if row["installs"] else None
+            cell.update({"day": day, "value": value if mature else None})
             rows.append(cell)
     return {"metric": cohort.metric, "days": list(cohort.days), "rows": rows}
 

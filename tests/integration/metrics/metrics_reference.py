@@ -36,9 +36,10 @@ BASES = {
     "sessions": {"activity"},
     "blocked_spend": {"install", "cost"},
 }
-FAMILY = re.compile(r"^(retention|revenue|roas|arpu|sessions|paying_users)_d(\d+)$")
+FAMILY = re.compile(r"^(retention|retained_users|revenue|roas|arpu|sessions|paying_users)_d(\d+)$")
 FAMILY_BASES = {
     "retention": {"install"},
+    "retained_users": {"install"},
     "revenue": {"activity"},
     "roas": {"activity", "cost"},
     "arpu": {"activity", "install"},
@@ -139,8 +140,8 @@ def compute(
 ) -> tuple[dict[tuple, dict[str, Any]], dict[str, Any]]:
     """(rows keyed by dimension values, totals) for the report.
 
-    `as_of`: installs younger than N + 1 days then are left out of day-N retention (None:
-    nothing is too young)."""
+    `as_of`: installs whose install date ended less than N + 1 days before it are left out of
+    day-N retention (None: nothing is too young)."""
     filters = filters or {}
     with_cost = costs is not None and all(
         d.partition(":")[0] in COST_DIMENSIONS or d.partition(":")[0].endswith("_date")
@@ -205,9 +206,10 @@ def _compute(events, costs, joinable, app_id, metrics, dims, date_from, date_to,
             on_day = opens[(opens["age"] >= n * DAY) & (opens["age"] < (n + 1) * DAY)]
             frame[f"ret{n}"] = frame["event_id"].isin(set(on_day["install_event_id"]))
             frame[f"mature{n}"] = frame["ok"] & (
-                True if as_of is None else frame["event_time"] <= as_of - (n + 1) * DAY
+                True if as_of is None else frame["event_time"] < _midnight(as_of - (n + 1) * DAY)
             )
             aggregates[f"ret{n}"] = lambda p, n=n: int((p[f"mature{n}"] & p[f"ret{n}"]).sum())
+            aggregates[f"opened{n}"] = lambda p, n=n: int((p["ok"] & p[f"ret{n}"]).sum())
             aggregates[f"mature{n}"] = lambda p, n=n: int(p[f"mature{n}"].sum())
         merge(_group(_keyed(frame, dims, INSTALL_COLUMNS, "day", "day"), dims, aggregates))
     if "activity" in bases:
@@ -268,6 +270,11 @@ def _compute(events, costs, joinable, app_id, metrics, dims, date_from, date_to,
     }
 
 
+def _midnight(moment: datetime) -> pd.Timestamp:
+    """Start of the UTC day of `moment`: installs before it had their install date end."""
+    return pd.Timestamp(moment).tz_convert("UTC").normalize()
+
+
 def _div(a, b, scale=1.0):
     if a is None or b is None or b == 0:
         return None
@@ -325,6 +332,8 @@ def _metrics(v: dict, metrics: list[str], with_cost: bool) -> dict[str, Any]:
 def _family(family: str, n: str, g, cost) -> Any:
     if family == "retention":
         return _div(g(f"ret{n}"), g(f"mature{n}"))
+    if family == "retained_users":
+        return g(f"opened{n}")
     if family == "revenue":
         return float(g(f"rev{n}"))
     if family == "roas":

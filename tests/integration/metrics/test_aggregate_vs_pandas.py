@@ -29,7 +29,14 @@ from attribo.store.duckdb import DuckDBStore
 
 DATE_TO = date.fromordinal(START.toordinal() + DAYS - 1)
 AS_OF = datetime(2026, 10, 24, 12, tzinfo=UTC)  # inside the data: some installs are too young
-FAMILY_SAMPLE = ["retention_d0", "revenue_d5", "arpu_d2", "sessions_d12", "paying_users_d4"]
+FAMILY_SAMPLE = [
+    "retention_d0",
+    "retained_users_d3",
+    "revenue_d5",
+    "arpu_d2",
+    "sessions_d12",
+    "paying_users_d4",
+]
 REL = 1e-9
 FILTERS: list[dict[str, list[str]] | None] = [
     None,
@@ -315,7 +322,9 @@ FILTER_VALUES = {
 
 @st.composite
 def _random_requests(draw: st.DrawFn) -> tuple[list[str], list[str], dict, date, date]:
-    family = [f"{f}_d{n}" for f in ("retention", "revenue", "sessions") for n in (0, 2, 9, 30)]
+    family = [
+        f"{f}_d{n}" for f in ("retention", "retained_users", "revenue") for n in (0, 2, 9, 30)
+    ]
     metrics = draw(
         st.lists(
             st.sampled_from([*METRICS, *family, "event:purchase"]),

@@ -24,7 +24,14 @@ from attribo.store.schema import EVENTS_ARROW_SCHEMA
 DATE_TO = date.fromordinal(START.toordinal() + DAYS - 1)
 AS_OF = datetime(2026, 10, 24, 12, tzinfo=UTC)
 METRIC_LIST = (*METRICS, "retention_d0", "revenue_d2", "sessions_d5", "paying_users_d9")
-DIMS = [(), ("network", "campaign"), ("install_date", "country"), ("event_date:week",), ("site",)]
+DIMS = [
+    (),
+    ("network", "campaign"),
+    ("install_date", "country"),
+    ("event_date:week",),
+    ("site",),
+    ("site", "country", "ad"),  # only the full cube holds all three
+]
 
 
 @pytest.fixture(scope="module")
