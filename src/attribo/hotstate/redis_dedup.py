@@ -12,6 +12,8 @@ keeps one (exactly-once storage never depended on this memory). About 90 bytes a
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any
 
 from attribo.hotstate.redis_client import key_part, redis_from_url
@@ -35,6 +37,8 @@ class RedisDedup:
         self._prefix = f"{namespace}:dedup:"
         self._window_ms = window_ms
         self._admit = client.register_script(_ADMIT)
+        self._admitted: deque[tuple[float, int]] = deque()  # (monotonic s, new ids) for len()
+        self._count = 0
 
     @classmethod
     def from_url(cls, url: str, namespace: str, window_ms: int) -> RedisDedup:
@@ -63,6 +67,10 @@ class RedisDedup:
         for event_id in firsts:
             self._admit(keys=[self._key(app_id, event_id)], args=[self._window_ms], client=pipe)
         new = dict(zip(firsts, (bool(r) for r in pipe.execute()), strict=True))
+        added = sum(new.values())
+        if added:
+            self._admitted.append((time.monotonic(), added))
+            self._count += added
         return [new[e] and firsts[e] == i for i, e in enumerate(event_ids)]
 
     def confirm(self, app_id: str, event_ids: list[str]) -> None:
@@ -77,17 +85,26 @@ class RedisDedup:
     def forget(self, app_id: str, event_ids: list[str]) -> None:
         """Drop ids whose write failed, so that a retry is not taken for a repeat."""
         if event_ids:
-            self._redis.delete(*(self._key(app_id, e) for e in event_ids))
+            removed = self._redis.delete(*(self._key(app_id, e) for e in event_ids))
+            self._count = max(0, self._count - int(removed))
 
     def expire(self, now_ms: int) -> None:
         """Nothing to do: Redis expires keys itself."""
 
     def __len__(self) -> int:
-        """How many ids are remembered (a SCAN over the namespace: for /health, not hot paths)."""
-        return sum(1 for _ in self._redis.scan_iter(match=f"{self._prefix}*", count=10_000))
+        """New ids this process admitted within the window (for /health: O(1), no Redis call).
+
+        Other processes' ids are not counted; counting Redis keys would cost a SCAN.
+        """
+        horizon = time.monotonic() - self._window_ms / 1000
+        while self._admitted and self._admitted[0][0] < horizon:
+            self._count -= self._admitted.popleft()[1]
+        return self._count
 
     def clear(self) -> None:
         """Forget every id of the namespace (test clean-up, teardown)."""
         keys = list(self._redis.scan_iter(match=f"{self._prefix}*", count=10_000))
         for start in range(0, len(keys), 1000):
             self._redis.delete(*keys[start : start + 1000])
+        self._admitted.clear()
+        self._count = 0

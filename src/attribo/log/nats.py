@@ -203,12 +203,16 @@ class NatsLog:
         return self._call(self._read(offset, max_bytes))
 
     async def _read(self, offset: int, max_bytes: int) -> list[LogEntry]:
-        if offset != self._position:
-            await self._seek(offset)
-        if not self._buffer:
-            last = (await self._js.stream_info(self._stream)).state.last_seq
-            if last > offset:
-                await self._fill(min(last - offset, _FETCH_MAX))
+        try:
+            if offset != self._position:
+                await self._seek(offset)
+            if not self._buffer:
+                last = (await self._js.stream_info(self._stream)).state.last_seq
+                if last > offset:
+                    await self._fill(min(last - offset, _FETCH_MAX))
+        except Exception:
+            self._position = -1  # the consumer may be gone (server restart): recreate it
+            raise
         entries: list[LogEntry] = []
         budget = max_bytes
         while self._buffer and (budget > 0 or not entries):
@@ -225,8 +229,9 @@ class NatsLog:
         if self._sub is None:
             raise LogFailed("no consumer to read from")
         try:
-            msgs = await self._sub.fetch(want, timeout=5.0)
+            msgs = await self._sub.fetch(want, timeout=2.0)
         except nats.errors.TimeoutError:
+            self._position = -1  # messages exist but none came: start over on the next read
             return
         for msg in msgs:
             if msg.metadata.sequence.stream > self._position:

@@ -70,3 +70,26 @@ def test_reopened_log_resumes_sequence_and_reads_behind_a_live_writer(namespace:
     finally:
         reader.close()
         first.destroy()
+
+
+def test_reading_recovers_when_the_consumer_disappears(log: nats_log.NatsLog) -> None:
+    async def write(n: int) -> int:
+        end = 0
+        for i in range(n):
+            end = await log.append(f"q{i}".encode())
+        return end
+
+    end = asyncio.run(write(5))
+    assert len(log.read(0, 1 << 20)) == 5
+    # As after a server restart with memory storage, or an operator deleting it.
+    log._call(log._js.delete_consumer(log._stream, log._consumer))
+    asyncio.run(log.append(b"after"))
+    got: list[bytes] = []
+    for _ in range(3):  # the store writer retries failed reads from the same offset
+        try:
+            got = [e.payload for e in log.read(end, 1 << 20)]
+        except Exception:
+            continue
+        if got:
+            break
+    assert got == [b"after"]
