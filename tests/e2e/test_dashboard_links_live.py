@@ -99,3 +99,23 @@ def test_attribution_windows_saved_in_settings_reach_the_api(
     page.reload()
     expect(page.locator("[data-form=windows]").get_by_label("Click (hours)")).to_have_value("72")
     assert console.errors == []
+
+
+def test_postback_template_added_in_settings_is_listed_by_the_api(
+    page: Page, demo: Demo, console: Console
+) -> None:
+    app_id = "demo.runner"
+    url = "https://93.184.216.34/postback?click={click_id}&rev={revenue}"
+    page.goto(f"{demo.url}/settings?app={app_id}")
+    form = page.locator("[data-form=postback]")
+    form.get_by_label("Network *").fill("e2e_postback_net")
+    form.get_by_label("Event *").fill("purchase")
+    form.get_by_label("URL *").fill(url)
+    form.get_by_role("button", name="+ Add template").click()
+    expect(page.get_by_role("status")).to_contain_text("Postback template created")
+    expect(page.get_by_text(url)).to_be_visible()
+    listed = demo.get("/v1/postbacks", app_id=app_id).json()["postbacks"]
+    assert [(t["network"], t["event"], t["url"]) for t in listed] == [
+        ("e2e_postback_net", "purchase", url)
+    ]
+    assert console.errors == []
