@@ -49,6 +49,19 @@ READS = [
         "/v1/reports/aggregate",
         {"app_id": "mx-a", "metrics": "installs", "from": today, "to": today},
     ),
+    (
+        "/v1/reports/timeseries",
+        {"app_id": "mx-a", "metrics": "installs", "from": today, "to": today},
+    ),
+    (
+        "/v1/reports/cohort",
+        {"app_id": "mx-a", "metric": "retention", "from": today, "to": today},
+    ),
+    ("/v1/reports/retention", {"app_id": "mx-a", "from": today, "to": today}),
+    (
+        "/v1/reports/funnel",
+        {"app_id": "mx-a", "steps": "install,open", "from": today, "to": today},
+    ),
     ("/v1/reports/multitouch", {"app_id": "mx-a"}),
     ("/v1/reports/skan", {"app_id": "mx-a"}),
     ("/v1/costs", {"app_id": "mx-a"}),
