@@ -108,9 +108,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         process.stdout.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium from the system, never a downloaded one."""
+    """Headless Chromium from the system, never a downloaded one.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this thread until it
+    stops, and tests after these ones (asyncio.run) need the thread free again.
+    """
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"]
