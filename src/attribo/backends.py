@@ -6,7 +6,6 @@ nats-py, redis or chDB.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from attribo.config import Settings
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from attribo.hotstate.redis_buckets import RedisTokenBuckets
     from attribo.hotstate.redis_dedup import RedisDedup
     from attribo.store.clickhouse_costs import ClickHouseCostSink
+    from attribo.store.clickhouse_skan import ClickHouseSkanSink
     from attribo.store.costs import CostSink
     from attribo.store.skan import DuckDBPostbackSink
 
@@ -56,11 +56,18 @@ def open_store(settings: Settings) -> Store:
     return DuckDBStore(settings.data_dir / "events.duckdb", settings.store_threads)
 
 
-def open_skan_sink(store: Store, settings: Settings | None = None) -> DuckDBPostbackSink:
+def open_skan_sink(
+    store: Store, settings: Settings | None = None
+) -> DuckDBPostbackSink | ClickHouseSkanSink:
     """Where verified and unverified SKAdNetwork postbacks are kept: beside the events."""
+    from attribo.store.clickhouse import ClickHouseStore
     from attribo.store.skan import DuckDBPostbackSink
 
-    return DuckDBPostbackSink(_side_cursor(store, settings))
+    if isinstance(store, ClickHouseStore):
+        from attribo.store.clickhouse_skan import ClickHouseSkanSink
+
+        return ClickHouseSkanSink(store)
+    return DuckDBPostbackSink(_side_cursor(store))
 
 
 def open_cost_sink(store: Store, settings: Settings | None = None) -> CostSink | ClickHouseCostSink:
@@ -72,32 +79,16 @@ def open_cost_sink(store: Store, settings: Settings | None = None) -> CostSink |
         from attribo.store.clickhouse_costs import ClickHouseCostSink
 
         return ClickHouseCostSink(store)
-    return CostSink(_side_cursor(store, settings))
+    return CostSink(_side_cursor(store))
 
 
-def _side_cursor(store: Store, settings: Settings | None) -> Any:
-    """A DuckDB cursor for side tables: the events file, or (cluster) a local side file.
-
-    The cluster profile has no ClickHouse tables for costs and SKAN postbacks yet; until it
-    does they stay in `side.duckdb` of the serving process's data directory (one API process).
-    """
+def _side_cursor(store: Store) -> Any:
+    """A cursor on the DuckDB events file, for side tables kept beside the events."""
     from attribo.store.duckdb import DuckDBStore
 
-    if isinstance(store, DuckDBStore):
-        return store.side_cursor()
-    if settings is None or settings.profile != "cluster":
-        raise ValueError("side tables need the embedded store or cluster settings")
-    import duckdb
-
-    path = settings.data_dir / "side.duckdb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = _SIDE_FILES.get(path)
-    if conn is None:
-        conn = _SIDE_FILES[path] = duckdb.connect(str(path))
-    return conn.cursor()
-
-
-_SIDE_FILES: dict[Path, Any] = {}
+    if not isinstance(store, DuckDBStore):
+        raise ValueError(f"no side tables for a {type(store).__name__}")
+    return store.side_cursor()
 
 
 def open_dedup(settings: Settings) -> DedupIndex | RedisDedup:

@@ -199,3 +199,25 @@ def cost_sink(request: pytest.FixtureRequest, tmp_path: Path, chdb_path: Path) -
     yield ClickHouseCostSink(store)
     store.drop()
     store.close()
+
+
+@pytest.fixture(params=["duckdb", "clickhouse"])
+def skan_sink(request: pytest.FixtureRequest, tmp_path: Path, chdb_path: Path) -> Iterator[Any]:
+    """Where SKAdNetwork postbacks are kept: beside the DuckDB events, or in ClickHouse."""
+    if request.param == "duckdb":
+        import duckdb
+
+        from attribo.store.skan import DuckDBPostbackSink
+
+        conn = duckdb.connect(str(tmp_path / "skan.duckdb"))
+        yield DuckDBPostbackSink(conn.cursor())
+        conn.close()
+        return
+    pytest.importorskip("chdb", reason="chdb is in the cluster extra")
+    from attribo.store.clickhouse import ClickHouseStore
+    from attribo.store.clickhouse_skan import ClickHouseSkanSink
+
+    store = ClickHouseStore.from_url(f"chdb://{chdb_path}", unique_namespace())
+    yield ClickHouseSkanSink(store)
+    store.drop()
+    store.close()

@@ -19,10 +19,10 @@ from attribo.api.auth import readable_app
 from attribo.api.export import parse_time
 from attribo.collector.http import json_response
 from attribo.control import ControlPlane
-from attribo.store.skan import DuckDBPostbackSink
+from attribo.store.skan import PostbackStore
 
 
-def skan_report_routes(control: ControlPlane, sink: DuckDBPostbackSink) -> list[Route]:
+def skan_report_routes(control: ControlPlane, sink: PostbackStore) -> list[Route]:
     """The SKAN summary route."""
 
     async def report(request: Request) -> Response:

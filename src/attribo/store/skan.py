@@ -76,6 +76,7 @@ _COLUMNS: dict[str, str] = {
     "events": "events",
     "raw": "raw",
 }
+SKAN_COLUMNS = _COLUMNS  # for other backends' tables (ClickHouse)
 _KEY = ("app_id", "transaction_id", "postback_sequence_index")
 _UPDATED = [c for c in _COLUMNS if c not in _KEY]
 _INSERT = (
@@ -189,6 +190,20 @@ def write_postback(conn: duckdb.DuckDBPyConnection, record: PostbackRow) -> bool
     values[list(_COLUMNS).index("received_at")] = _utc(record.received_at)
     row = conn.execute(_INSERT, values).fetchone()
     return bool(row and row[0])
+
+
+class PostbackStore(Protocol):
+    """Where postbacks are kept and summed (`DuckDBPostbackSink`, `ClickHouseSkanSink`)."""
+
+    def write_postback(self, record: PostbackRow) -> bool:
+        """Store `record`; True if it was not stored before."""
+        ...
+
+    def summary(
+        self, app_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> SkanSummary:
+        """Verified results of one app over a received-at range."""
+        ...
 
 
 class DuckDBPostbackSink:
