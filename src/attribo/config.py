@@ -88,6 +88,10 @@ class Settings:
         default="",
         metadata={"help": "cluster: http(s)://server or chdb:///path (empty: chDB in data_dir)"},
     )
+    fraud_live: bool = field(
+        default=False,
+        metadata={"help": "block fraudulent touches and installs before crediting (fraud extra)"},
+    )
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:

@@ -48,7 +48,12 @@ class Runtime:
         )
         restore_live(attributor, store, log, writer.offset, [a.app_id for a in apps])
         warm_up()
-        collector = Collector(log, dedup, attributor)
+        fraud = None
+        if settings.fraud_live:  # the fraud extra (LightGBM, scikit-learn, networkx)
+            from attribo.fraud.gate import FraudGate
+
+            fraud = FraudGate.from_models(settings.data_dir / "fraud-models")
+        collector = Collector(log, dedup, attributor, fraud)
         return cls(settings, control, log, store, collector, writer, recovered)
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ lateness behind the newest event time); `replay` applies the same horizon.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,8 @@ class LiveAttributor:
         self._settings_for = settings_for if settings_for is not None else {}
         self._default = AttributionSettings()
         self._apps: dict[str, _AppIndex] = {}
+        # Fraud's verdict on an install, asked once it is stamped: True rejects it (rule 4).
+        self.judge: Callable[[StoredEvent], bool] | None = None
 
     def set_settings(self, app_id: str, settings: AttributionSettings) -> None:
         """Use `settings` for the app's next decisions."""
@@ -98,7 +100,8 @@ class LiveAttributor:
             if record.event_time > index.watermark:
                 index.watermark = record.event_time
             if kind == "click" or kind == "impression":
-                self._add_touch(index, record)
+                if record.attribution != "blocked":  # rejected as fraud: never a candidate
+                    self._add_touch(index, record)
                 added[record.app_id] = added.get(record.app_id, 0) + 1
                 out.append(None)
             elif kind == "install":
@@ -176,6 +179,7 @@ class LiveAttributor:
         ):
             after = previous.event_time  # rule 5: only touches after the previous install
         decision = Decision("organic", None, None, previous is not None)
+        blocked = record.attribution == "blocked"  # judged before: a restart re-reads it
         for match, candidates in self._candidates(index, record):
             best: Touch | None = None
             for touch in candidates:
@@ -187,10 +191,12 @@ class LiveAttributor:
                 decision = Decision("attributed", best, match, previous is not None)
                 break
         _stamp(record, decision, index.watermark)
+        if blocked or (self.judge is not None and self.judge(record)):
+            record.attribution = "blocked"  # the would-be network stays, for the reports
         state = InstallState(
             record.event_id,
             record.event_time,
-            decision.status,
+            record.attribution or decision.status,
             record.attributed_network,
             record.attributed_campaign,
             record.attributed_adset,

@@ -6,7 +6,8 @@ recorded on arrival, so no running maximum is recomputed), after the previous in
 re-installing device (within the re-attribution window); the strongest match type wins, then
 clicks, then the latest touch, then the smallest event id. Each match type is an equi-join
 (no OR-joins) over narrow rows; the winner per install is one `arg_min` aggregate, and only
-the winners are joined back for their campaign details.
+the winners are joined back for their campaign details. Fraud verdicts are inputs, as live:
+touches stored as `blocked` are never candidates, and a blocked install stays blocked.
 """
 
 from __future__ import annotations
@@ -63,9 +64,11 @@ WITH tch AS (
   SELECT app_id, event_id, type = 'click' AS is_click, epoch_ms(event_time) AS t, seq,
          click_id, idfa, gaid, ip, platform, os_version, network
   FROM events WHERE type IN ('click', 'impression') {where_app}
+    AND coalesce(attribution, '') <> 'blocked'
 ),
 keyed AS (
   SELECT app_id, event_id, epoch_ms(event_time) AS t, seq, platform, click_id, ip, os_version,
+    coalesce(attribution = 'blocked', FALSE) AS blocked,
     CASE platform WHEN 'ios' THEN idfa WHEN 'android' THEN gaid END AS adid,
     coalesce(watermark, epoch_ms(event_time)) - {horizon} AS floor_t,
     CASE platform WHEN 'ios' THEN coalesce(idfa, idfv)
@@ -127,7 +130,8 @@ detail AS (
   WHERE e.type IN ('click', 'impression')
 )
 SELECT i.app_id, i.event_id AS install_event_id,
-       CASE WHEN d.touch_event_id IS NULL THEN 'organic' ELSE 'attributed' END AS status,
+       CASE WHEN i.blocked THEN 'blocked'
+            WHEN d.touch_event_id IS NULL THEN 'organic' ELSE 'attributed' END AS status,
        d.network, d.campaign, d.adset, d.ad, d.site_id,
        CASE d.mrank WHEN 1 THEN 'click_id' WHEN 2 THEN 'device' WHEN 3 THEN 'fingerprint' END
          AS match,

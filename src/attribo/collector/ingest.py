@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from attribo.attribution.live import LiveAttributor
 from attribo.collector.dedup import RecentIds
@@ -12,6 +13,9 @@ from attribo.collector.records import to_record
 from attribo.events.record import StoredEvent, encode_records
 from attribo.events.types import Event
 from attribo.log.base import Log
+
+if TYPE_CHECKING:  # the fraud extra is optional; the collector runs without it
+    from attribo.fraud.gate import FraudGate
 
 
 def now_ms() -> int:
@@ -37,10 +41,19 @@ class IngestCounters:
 class Collector:
     """Accepts validated events of one app: drops repeats, enriches, appends to the log."""
 
-    def __init__(self, log: Log, dedup: RecentIds, attributor: LiveAttributor | None = None):
+    def __init__(
+        self,
+        log: Log,
+        dedup: RecentIds,
+        attributor: LiveAttributor | None = None,
+        fraud: FraudGate | None = None,
+    ):
         self.log = log
         self.dedup = dedup
         self.attributor = attributor if attributor is not None else LiveAttributor()
+        self.fraud = fraud  # screens touches before attribution, judges installs in it
+        if fraud is not None:
+            self.attributor.judge = fraud.judge
         self.counters = IngestCounters()
         self._last_seq = 0
         # Called with the new records once they are durable (outgoing postbacks).
@@ -93,7 +106,11 @@ class Collector:
             record.seq = self.next_seq()
             if retargeting:
                 record.retargeting = True
+        if self.fraud is not None:
+            self.fraud.screen(records)
         self.attributor.observe(records)
+        if self.fraud is not None:
+            self.fraud.after(records)
         await self.append(app_id, records)
         if self.on_durable is not None and records:
             self.on_durable(records)

@@ -15,12 +15,17 @@ MAX_APPLE_GENERATION = 18  # iPhone17,x was the newest in 2025
 _SCRIPT_AGENTS = ("python-requests", "curl/", "okhttp", "go-http-client", "headlesschrome", "wget")
 
 
+def is_script_agent(user_agent: str | None) -> bool:
+    """Whether a user agent is an HTTP library or a headless browser (no person clicks so)."""
+    lowered = (user_agent or "").lower()
+    return any(marker in lowered for marker in _SCRIPT_AGENTS)
+
+
 def is_mobile_agent(user_agent: str | None, mobile_os: tuple[str, ...]) -> bool:
     """Whether a user agent names a mobile OS and no scripting client or headless browser."""
     if not user_agent:
         return False
-    lowered = user_agent.lower()
-    if any(marker in lowered for marker in _SCRIPT_AGENTS):
+    if is_script_agent(user_agent):
         return False
     return parse_user_agent(user_agent).os_name in mobile_os
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pyarrow as pa
@@ -22,6 +23,9 @@ from attribo.events.types import Event
 from attribo.sim.engine import SimRun
 from attribo.sim.params import SimParams
 
+if TYPE_CHECKING:
+    from attribo.fraud.gate import FraudGate
+
 _decode_event = msgspec.json.Decoder(Event)
 
 
@@ -33,9 +37,12 @@ class History:
     truth: pa.Table | None = None
 
 
-def simulated_history(params: SimParams) -> History:
-    """Run the simulator and attribute its events as the collector would, in memory."""
+def simulated_history(params: SimParams, gate: FraudGate | None = None) -> History:
+    """Run the simulator and attribute its events as the collector would, in memory
+    (with `gate`, also the collector's live fraud check around attribution)."""
     attributor = LiveAttributor()
+    if gate is not None:
+        attributor.judge = gate.judge
     records: list[StoredEvent] = []
     seq = 0
     with SimRun(params) as run:
@@ -50,7 +57,11 @@ def simulated_history(params: SimParams) -> History:
                 record.received_at = record.event_time
                 record.seq = seq
                 fresh.append(record)
+            if gate is not None:
+                gate.screen(fresh)
             attributor.observe(fresh)
+            if gate is not None:
+                gate.after(fresh)
             records.extend(fresh)
         truth = pq.read_table(run.truth_path)
     return History(records, truth)
