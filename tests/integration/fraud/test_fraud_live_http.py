@@ -1,0 +1,62 @@
+"""`attribo serve` with `fraud_live`: the SDK's answer already says `blocked`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from attribo.bench.server import ServerProcess
+from helpers import make_event
+
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.179 Mobile Safari/537.36"
+)
+
+
+@pytest.fixture
+def fraud_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path / "data", env={"ATTRIBO_FRAUD_LIVE": "true"}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _click(event_id: str, device: dict) -> dict:
+    """A click ten minutes ago (a click seconds before the install would be injection)."""
+    event = make_event("fraud-app", event_id, "click", device=device)
+    event["timestamp"] -= 600_000
+    return event
+
+
+def _post(server: ServerProcess, key: str, event: dict) -> dict:
+    response = httpx.post(
+        f"{server.url}/v1/events", json=event, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_bot_install_and_script_click_are_blocked_live(fraud_server: ServerProcess) -> None:
+    key = fraud_server.create_app("fraud-app")["ingest_key"]
+    phone = {"platform": "android", "ip": "81.2.69.160", "os_version": "14", "user_agent": PHONE_UA}
+    # A real phone clicks, then installs: credited as usual.
+    _post(fraud_server, key, _click("c-1", {**phone, "gaid": "g-1"}))
+    ok = _post(fraud_server, key, make_event("fraud-app", "i-1", device={**phone, "gaid": "g-1"}))
+    assert ok["attribution"]["status"] == "attributed"
+    # A script clicks for a device: the click is stored blocked and credits nothing.
+    other = {**phone, "gaid": "g-2", "ip": "81.2.69.200"}  # no fingerprint with device 1
+    script = {**other, "user_agent": "python-requests/2.31.0"}
+    _post(fraud_server, key, _click("c-2", script))
+    later = _post(fraud_server, key, make_event("fraud-app", "i-2", device=other))
+    assert later["attribution"]["status"] == "organic"
+    # An install from a cloud data centre with a non-mobile agent: blocked.
+    bot = {"platform": "android", "gaid": "g-3", "ip": "34.100.2.3", "os_version": "14"}
+    bot["user_agent"] = "curl/8.5.0"
+    _post(fraud_server, key, _click("c-3", {**phone, "gaid": "g-3"}))
+    blocked = _post(fraud_server, key, make_event("fraud-app", "i-3", device=bot))
+    assert blocked["attribution"]["status"] == "blocked"
