@@ -10,8 +10,8 @@ nats-py is asyncio-only while `read` is called from plain threads (the store wri
 `append` from whatever loop the caller runs (uvicorn's, or `asyncio.run` in tests), so the
 client lives on one private event-loop thread and every call is handed to it.
 
-Reads go through a durable pull consumer (`AckPolicy.ALL`). The store keeps its offset in the
-same transaction as the events, so the store, not the consumer, is the source of truth: when
+Reads go through a durable pull consumer (`AckPolicy.ALL`). The store keeps its offset with
+the events and writes idempotently, so the store, not the consumer, is the source of truth: when
 a read asks for another position than the consumer's, the consumer is recreated there. `trim`
 acknowledges up to an offset, which records the pipeline's progress on the server (lag is
 visible with `nats consumer info`) without deleting anything: the stream keeps messages for
