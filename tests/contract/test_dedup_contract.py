@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from attribo.collector.ingest import now_ms
 
 if TYPE_CHECKING:  # a fixture type only: test dirs are not packages
@@ -59,3 +62,38 @@ def test_ids_expire_after_the_window(open_dedup: DedupOpener) -> None:
     time.sleep(0.3)
     index.expire(now_ms())
     assert admit(index, "a", ["1"]) == [True]
+
+
+_indexes: dict[int, tuple[Any, Any]] = {}
+_runs = iter(range(1 << 30))
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["admit", "forget"]),
+        st.sampled_from(["a", "b", "a:b"]),
+        st.lists(st.sampled_from(["1", "2", "3", "b:1", "é"]), max_size=6),
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=operations)
+def test_answers_match_a_set_of_remembered_ids(open_dedup: DedupOpener, ops: list) -> None:
+    if id(open_dedup) not in _indexes:  # one index per test; each example its own apps
+        _indexes[id(open_dedup)] = (open_dedup, open_dedup(HOUR_MS))
+    index = _indexes[id(open_dedup)][1]
+    run = f"r{next(_runs)}/"
+    remembered: set[tuple[str, str]] = set()
+    for op, app, ids in ops:
+        if op == "forget":
+            index.forget(run + app, ids)
+            remembered -= {(app, i) for i in ids}
+            continue
+        expected = []
+        for event_id in ids:
+            expected.append((app, event_id) not in remembered)
+            remembered.add((app, event_id))
+        assert admit(index, run + app, ids) == expected
