@@ -22,7 +22,7 @@ _NICE = 10
 _log = logging.getLogger(__name__)
 
 
-def _lower_priority() -> None:
+def lower_priority() -> None:
     """Let the collector's thread win the CPU when both want it (Linux: nice is per thread).
 
     Acknowledging events only needs the log; the store may fall behind during a burst and
@@ -81,7 +81,7 @@ class StoreWriter:
         return True
 
     def _run(self) -> None:
-        _lower_priority()
+        lower_priority()
         while not self._stop.is_set():
             try:
                 moved = self.step()
