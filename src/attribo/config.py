@@ -92,6 +92,10 @@ class Settings:
         default=False,
         metadata={"help": "block fraudulent touches and installs before crediting (fraud extra)"},
     )
+    fraud_rescan_minutes: float = field(
+        default=10.0,
+        metadata={"help": "with fraud_live: minutes between post-attribution fraud rescans"},
+    )
 
 
 def _coerce(name: str, kind: Any, raw: Any) -> Any:

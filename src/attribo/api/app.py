@@ -20,6 +20,7 @@ from attribo.api.attributions import attributions_routes
 from attribo.api.audit_routes import audit_routes
 from attribo.api.costs_routes import costs_routes
 from attribo.api.export import export_routes
+from attribo.api.fraud_routes import fraud_api
 from attribo.api.live_feed import LiveFeed, fan_out, live_routes
 from attribo.api.management import management_routes
 from attribo.api.multitouch_report import multitouch_routes
@@ -84,6 +85,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
     feed = PostbackFeed(runtime.control, dispatcher)
     live = LiveFeed()
     runtime.collector.on_durable = fan_out(feed.offer, live.offer)
+    fraud_route_list, fraud_rescans = fraud_api(runtime)
 
     async def health(request: Request) -> Response:
         failed = getattr(runtime.log, "_failed", None)
@@ -128,9 +130,14 @@ def build_app(runtime: Runtime) -> ASGIApp:
         await feed.start()
         freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")
         rollups = asyncio.create_task(_refresh_rollups(runtime.store), name="attribo-rollups")
+        rescans = (
+            asyncio.create_task(fraud_rescans(), name="attribo-fraud") if fraud_rescans else None
+        )
         try:
             yield
         finally:
+            if rescans is not None:
+                rescans.cancel()
             rollups.cancel()
             freezer.cancel()
             await feed.close()
@@ -155,6 +162,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
         ),
         *audit_routes(runtime.control),
         *report_routes(runtime.control, runtime.store),
+        *fraud_route_list,
         *live_routes(runtime.control, live),
         *web_routes(),  # last: the dashboard answers every path no API route took
     ]

@@ -295,6 +295,22 @@ def _later_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
                 },
             }
         },
+        "/v1/fraud/rescan": {
+            "post": {
+                "summary": "Judge an app's stored installs against its whole window (admin)",
+                "security": secured,
+                "parameters": [app],
+                "responses": {"200": _ok("verdict counts"), **_errors(400, 401, 403, 404)},
+            }
+        },
+        "/v1/reports/fraud": {
+            "get": {
+                "summary": "Blocked installs and spend by network, campaign, site and reason",
+                "security": secured,
+                "parameters": [app],
+                "responses": {"200": _ok("fraud report"), **_errors(400, 401, 403)},
+            }
+        },
         "/v1/reports/skan": {
             "get": {
                 "summary": "Verified SKAdNetwork installs, revenue ranges and events",

@@ -18,7 +18,6 @@ from attribo.attribution.rules import device_key
 from attribo.events.record import StoredEvent
 from attribo.fraud.context import FraudContext, source_of
 from attribo.fraud.devices import is_script_agent
-from attribo.fraud.model import FraudModel, latest_model
 from attribo.fraud.scoring import FraudScorer
 from attribo.fraud.verdict import Verdict
 
@@ -38,6 +37,8 @@ class FraudGate:
     @classmethod
     def from_models(cls, models_dir: Path) -> FraudGate:
         """Rules, plus the newest trained model under `models_dir` if there is one."""
+        from attribo.fraud.model import FraudModel, latest_model  # LightGBM: only if needed
+
         path = latest_model(models_dir) if models_dir.is_dir() else None
         model = FraudModel.load(path) if path is not None else None
         return cls(FraudScorer(model=model))

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from attribo.events.record import StoredEvent
 from attribo.fraud.context import FraudContext
 from attribo.fraud.datacentre import DataCentreRanges, shipped_ranges
 from attribo.fraud.features import FEATURES, install_features
-from attribo.fraud.model import NOVELTY, FraudModel
 from attribo.fraud.rules import Rule, default_rules
 from attribo.fraud.settings import FraudSettings
 from attribo.fraud.verdict import SEVERITY_SCORE, RuleHit, Verdict, verdict_for
 
+if TYPE_CHECKING:  # LightGBM loads only when a model is used
+    from attribo.fraud.model import FraudModel
+
 MAX_REASONS = 5
 MIN_CONTRIBUTION = 0.5  # log-odds a feature must add to be named as a reason
-_NAMES = (*FEATURES, NOVELTY)
+_NAMES = (*FEATURES, "novelty")  # the model's inputs: features, then the novelty score
 
 
 class FraudScorer:
