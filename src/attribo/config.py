@@ -90,7 +90,7 @@ class Settings:
     )
     fraud_live: bool = field(
         default=False,
-        metadata={"help": "block fraudulent touches and installs before crediting (fraud extra)"},
+        metadata={"help": "block fraud before crediting (a trained model needs the fraud extra)"},
     )
     fraud_rescan_minutes: float = field(
         default=10.0,

@@ -49,7 +49,7 @@ class Runtime:
         restore_live(attributor, store, log, writer.offset, [a.app_id for a in apps])
         warm_up()
         fraud = None
-        if settings.fraud_live:  # the fraud extra (LightGBM, scikit-learn, networkx)
+        if settings.fraud_live:  # rules; a trained model also needs the fraud extra
             from attribo.fraud.gate import FraudGate
 
             fraud = FraudGate.from_models(settings.data_dir / "fraud-models")
