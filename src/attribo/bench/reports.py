@@ -4,7 +4,8 @@ The data is generated in SQL straight into a DuckDB store, shaped like a quarter
 app's traffic (per install about 8 clicks, 3 impressions, 6 opens decaying with age and 2
 in-app events, some with revenue; 70 % attributed over 8 networks x 5 campaigns x 4 ad
 sets x 3 ads and 40 sites each, 25 % organic, 5 % blocked; 20 countries; daily spend per
-ad and country), stored in arrival (`seq`) order as the pipeline stores it. The rollups are
+ad and country), written a day of installs at a time (with their touches and activity, in
+time order, `seq` rising with each write as the pipeline stores them). The rollups are
 then built by the same refresh the server runs, and each standard query is timed through
 the report functions the HTTP handlers call (`run_aggregate`, `run_timeseries`,
 `run_cohort`), on the store's default threads (all cores but one, as `attribo serve` runs).
@@ -49,7 +50,8 @@ T0_MS = int(datetime.combine(START, datetime.min.time(), UTC).timestamp() * 1000
 _INSTALLS = f"""
 CREATE TEMP TABLE gen_installs AS
 SELECT i, 'i' || i AS event_id,
-       {T0_MS} + (hash(i, 1) % {SPAN_DAYS * DAY_MS})::BIGINT AS t,
+       {T0_MS} + (i * {SPAN_DAYS * DAY_MS} // {{installs}})::BIGINT
+           + (hash(i, 1) % 600000)::BIGINT AS t,
        CASE WHEN hash(i, 2) % 100 < 70 THEN 'attributed'
             WHEN hash(i, 2) % 100 < 95 THEN 'organic' ELSE 'blocked' END AS attribution,
        'net' || (hash(i, 3) % 8) AS network,
@@ -58,7 +60,7 @@ SELECT i, 'i' || i AS event_id,
        ['US','US','US','IN','IN','BR','DE','GB','FR','JP','KR','ID','MX','TR','VN','PH',
         'CA','AU','IT','ES'][1 + (hash(i, 8) % 20)::INT] AS country,
        CASE WHEN hash(i, 9) % 10 < 4 THEN 'ios' ELSE 'android' END AS platform
-FROM range({{installs}}) r(i)
+FROM range({{low}}, {{high}}) r(i)
 """
 
 _ROWS = f"""
@@ -101,7 +103,7 @@ SELECT 'bench', event_id, type, make_timestamp(t * 1000), make_timestamp(t * 100
             || '_a' || a END,
        CASE WHEN type IN ('click', 'impression') THEN network || '_site' || site END,
        name, revenue, CASE WHEN revenue IS NOT NULL THEN 'USD' END, false,
-       t * 1000 + hash(event_id) % 1000,
+       {chunk} * 1000000000000 + row_number() OVER (ORDER BY t, event_id),
        CASE WHEN type = 'install' THEN attribution END,
        CASE WHEN type = 'install' AND attribution <> 'organic' THEN network END,
        CASE WHEN type = 'install' AND attribution <> 'organic' THEN network || '_c' || c END,
@@ -111,7 +113,7 @@ SELECT 'bench', event_id, type, make_timestamp(t * 1000), make_timestamp(t * 100
             THEN network || '_c' || c || '_s' || s || '_a' || a END,
        CASE WHEN type = 'install' AND attribution <> 'organic' THEN network || '_site' || site END,
        iid
-FROM gen_rows ORDER BY t * 1000 + hash(event_id) % 1000
+FROM gen_rows ORDER BY t, event_id
 """
 
 _COSTS = f"""
@@ -132,13 +134,16 @@ def build_store(path: Path, events: int) -> tuple[DuckDBStore, dict[str, Any]]:
     store = DuckDBStore(path)
     conn = store.side_cursor()
     started = time.perf_counter()
-    conn.execute(_INSTALLS.format(installs=installs))
-    conn.execute(_ROWS)
-    conn.execute(_STORE)
+    chunks = min(SPAN_DAYS, installs)
+    for chunk in range(chunks):  # a day of installs with their touches and activity at a time
+        low, high = installs * chunk // chunks, installs * (chunk + 1) // chunks
+        conn.execute(_INSTALLS.format(installs=installs, low=low, high=high))
+        conn.execute(_ROWS)
+        conn.execute(_STORE.format(chunk=chunk))
+        conn.execute("DROP TABLE gen_rows")
+        conn.execute("DROP TABLE gen_installs")
     create_costs_table(conn)
     conn.execute(_COSTS.format(scale=installs / 250_000))
-    conn.execute("DROP TABLE gen_rows")
-    conn.execute("DROP TABLE gen_installs")
     conn.execute("CHECKPOINT")
     loaded = time.perf_counter()
     store.refresh_rollups()
