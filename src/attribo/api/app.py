@@ -40,6 +40,7 @@ from attribo.collector.skan_routes import skan_routes
 from attribo.config import Settings
 from attribo.events.validate import FieldError
 from attribo.log.base import LogFailed
+from attribo.pipeline.rollup_refresher import RollupRefresher
 from attribo.postbacks.dispatcher import PostbackDispatcher
 
 _log = logging.getLogger(__name__)
@@ -58,22 +59,6 @@ async def _freeze_long_lived(every_s: float = 10.0) -> None:
     while True:
         gc.freeze()
         await asyncio.sleep(every_s)
-
-
-async def _refresh_rollups(store: object, every_s: float = 2.0) -> None:
-    """Keep the report rollups close to the stored events, off the request path.
-
-    A report refreshes them itself before reading, so this only keeps that catch-up small.
-    """
-    refresh = getattr(store, "refresh_rollups", None)
-    if not callable(refresh):
-        return
-    while True:
-        await asyncio.sleep(every_s)
-        try:
-            await asyncio.to_thread(refresh)
-        except Exception:  # a report would surface it; keep the loop alive
-            _log.exception("rollup refresh failed")
 
 
 def build_app(runtime: Runtime) -> ASGIApp:
@@ -129,7 +114,10 @@ def build_app(runtime: Runtime) -> ASGIApp:
         runtime.store_writer.start()
         await feed.start()
         freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")
-        rollups = asyncio.create_task(_refresh_rollups(runtime.store), name="attribo-rollups")
+        refresh = getattr(runtime.store, "refresh_rollups", None)
+        rollups = RollupRefresher(refresh) if callable(refresh) else None
+        if rollups is not None:
+            rollups.start()
         rescans = (
             asyncio.create_task(fraud_rescans(), name="attribo-fraud") if fraud_rescans else None
         )
@@ -138,7 +126,8 @@ def build_app(runtime: Runtime) -> ASGIApp:
         finally:
             if rescans is not None:
                 rescans.cancel()
-            rollups.cancel()
+            if rollups is not None:
+                await asyncio.to_thread(rollups.stop)
             freezer.cancel()
             await feed.close()
 
