@@ -51,7 +51,6 @@ class SourceStats:
     clicks: int = 0
     burst_clicks: int = 0  # clicks from a device that clicked this source within the window
     install_ips: set[str] = field(default_factory=set)
-    ctit_s: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -128,7 +127,6 @@ class FraudContext:
             stats.within_10s += ctit_s < 10
             stats.within_1h += ctit_s <= 3600
             stats.within_24h += ctit_s <= 86400
-            stats.ctit_s.append(ctit_s)
             if ip:
                 stats.install_ips.add(ip)
 
