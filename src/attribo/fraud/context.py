@@ -58,6 +58,7 @@ class FraudContext:
     """Counters over one app's records; `add` them in arrival order."""
 
     burst_window_ms: int = HOUR_MS
+    events: int = 0
     installs: int = 0
     by_ip: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_subnet: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -73,6 +74,7 @@ class FraudContext:
 
     def add(self, record: StoredEvent) -> None:
         """Fold one stored record into the counters."""
+        self.events += 1
         kind = record.type
         if kind == "click":
             self._click(record)

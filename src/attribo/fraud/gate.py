@@ -23,6 +23,9 @@ from attribo.fraud.verdict import Verdict
 
 BLOCKED = "blocked"
 KEEP_VERDICTS = 100_000  # recent verdicts kept for the API, oldest dropped first
+# Live statistics start afresh after this many events of an app, which bounds memory; the
+# post-attribution rescan, which reads the stored window, does not depend on them.
+MAX_CONTEXT_EVENTS = 5_000_000
 
 
 class FraudGate:
@@ -33,6 +36,7 @@ class FraudGate:
         self.contexts: dict[str, FraudContext] = {}
         self.verdicts: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
         self.blocked_touches: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.max_context_events = MAX_CONTEXT_EVENTS
 
     @classmethod
     def from_models(cls, models_dir: Path) -> FraudGate:
@@ -46,7 +50,7 @@ class FraudGate:
     def context(self, app_id: str) -> FraudContext:
         """The app's running statistics."""
         found = self.contexts.get(app_id)
-        if found is None:
+        if found is None or found.events >= self.max_context_events:
             found = self.contexts[app_id] = FraudContext(
                 burst_window_ms=int(self.scorer.settings.click_flooding.burst_window_s * 1000)
             )

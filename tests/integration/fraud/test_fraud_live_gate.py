@@ -51,3 +51,14 @@ def test_blocked_touches_are_never_credited_and_replay_agrees(tmp_path: Path) ->
     assert summary["installs"] == len(installs)
     assert summary["changed_vs_live"] == 0
     assert summary["by_status"]["blocked"] == len(blocked_installs)
+
+
+def test_live_statistics_start_afresh_past_their_bound() -> None:
+    params = load_params(installs=300, days=2, seed=3, app_ids=(APP,), start=date(2026, 3, 1))
+    gate = FraudGate(FraudScorer())
+    gate.max_context_events = 1000
+    history = simulated_history(params, gate)
+    assert len(history.records) > 1500
+    context = gate.context(APP)
+    assert 0 < context.events < 1000  # bounded: the counters were renewed on the way
+    assert context.installs < sum(r.type == "install" for r in history.records)
