@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from attribo.api.web import web_dir
 from attribo.bench.server import free_port
@@ -65,16 +65,23 @@ class Demo:
             timeout=60,
         )
 
+    def get_lines(self, path: str, **params: str) -> list[dict]:
+        """An NDJSON listing with the admin key, one dict a line."""
+        answer = self.get(path, **params)
+        answer.raise_for_status()
+        return [json.loads(line) for line in answer.text.splitlines() if line]
+
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """`attribo demo` with a smaller simulated month (same code path as `make run`)."""
+    """`attribo demo` with two simulated months (same code path as `make run`)."""
     if not (web_dir() / "index.html").exists():
         pytest.fail("the dashboard is not built: run `make web`")
     port = free_port()
     data_dir = tmp_path_factory.mktemp("e2e") / "data"
-    # Two months, so the default 30 days has a previous period to compare with.
-    args = ["--installs", "3000", "--days", "60", "--port", str(port), "--data-dir", str(data_dir)]
+    # Two months, so the default 30 days has a previous period to compare with; 20,000
+    # installs, so ad x country x install date has more rows than one report answer holds.
+    args = ["--installs", "20000", "--days", "60", "--port", str(port), "--data-dir", str(data_dir)]
     process = subprocess.Popen(
         [sys.executable, "-m", "attribo", "demo", *args],
         stdout=subprocess.PIPE,
@@ -173,3 +180,9 @@ def shoot() -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+def settle(page: Page, streaming: bool = False) -> None:
+    """Until no panel shows its loading state (a streaming page never goes network-idle)."""
+    page.wait_for_load_state("load" if streaming else "networkidle")
+    expect(page.locator("[data-state=loading]")).to_have_count(0, timeout=30_000)

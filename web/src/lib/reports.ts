@@ -17,6 +17,30 @@ export function aggregate(p: Period, metrics: string[], dimensions: string[] = [
   );
 }
 
+/** The aggregate report's row cap (`limit` is at most this). */
+export const ROW_CAP = 10000;
+
+export interface FullReport extends Report {
+  /** Networks whose rows still reached the cap on their own: their tail is missing. */
+  truncated: string[];
+}
+
+/**
+ * Every row of a breakdown, even past the report's 10,000-row cap: a capped answer is asked
+ * again one network at a time (`filter=network:…`, in parallel) and the parts joined; the
+ * totals stay those of the whole breakdown.
+ */
+export async function aggregateAll(p: Period, metrics: string[], dimensions: string[], filters: string[], signal?: AbortSignal): Promise<FullReport> {
+  const whole = await aggregate(p, metrics, dimensions, { limit: ROW_CAP, sort: '-installs', filter: filters }, signal);
+  if (whole.rows.length < ROW_CAP || !dimensions.includes('network') || filters.some((f) => f.startsWith('network:'))) return { ...whole, truncated: [] };
+  const networks = await aggregate(p, ['installs'], ['network'], { limit: ROW_CAP, filter: filters }, signal);
+  const parts = await Promise.all(
+    networks.rows.map((r) => aggregate(p, metrics, dimensions, { limit: ROW_CAP, sort: '-installs', filter: [...filters, `network:${r.network}`] }, signal)),
+  );
+  const truncated = parts.flatMap((part, i) => (part.rows.length >= ROW_CAP ? [String(networks.rows[i].network)] : []));
+  return { rows: parts.flatMap((part) => part.rows), totals: whole.totals, truncated };
+}
+
 const missing = new Set<string>();
 let documented: Promise<Set<string>> | null = null;
 
