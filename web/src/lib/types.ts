@@ -62,3 +62,28 @@ export interface LiveEvent {
   attribution: string | null;
   match: string | null;
 }
+
+/** `GET /v1/reports/fraud`: the latest rescan of an app's whole stored window. */
+export interface FraudReport {
+  app_id: string;
+  rescanned_at: number;
+  installs: number;
+  blocked_installs: number;
+  blocked_spend: number;
+  newly_blocked: number;
+  by_network: { network: string; blocked_installs: number; blocked_spend: number }[];
+  by_campaign: { network: string; campaign: string; blocked_installs: number; blocked_spend: number }[];
+  by_site: { network: string; site_id: string; blocked_installs: number; blocked_spend: number }[];
+  by_reason: { reason: string; blocked_installs: number; blocked_spend: number }[];
+  ctit_edges_s: number[];
+  ctit_histograms: { network: string; site_id: string | null; installs: number; counts: number[] }[];
+}
+
+/** One entry of `GET /v1/audit`. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  action: string;
+  app_id: string | null;
+  details: Record<string, unknown> | null;
+}
