@@ -60,3 +60,14 @@ def test_bot_install_and_script_click_are_blocked_live(fraud_server: ServerProce
     _post(fraud_server, key, _click("c-3", {**phone, "gaid": "g-3"}))
     blocked = _post(fraud_server, key, make_event("fraud-app", "i-3", device=bot))
     assert blocked["attribution"]["status"] == "blocked"
+    # After a restart, the stored verdicts are honoured: the repeat gets the same answers,
+    # and the blocked script click still credits nobody.
+    repeat = make_event("fraud-app", "i-3", device=bot)
+    fifth = {**other, "gaid": "g-5", "ip": "81.2.69.205"}
+    _post(fraud_server, key, _click("c-5", {**fifth, "user_agent": "okhttp/4.12.0"}))
+    assert fraud_server.stop() == 0
+    fraud_server.start()
+    again = _post(fraud_server, key, repeat)
+    assert again["duplicates"] == 1 and again["attribution"]["status"] == "blocked"
+    fresh = _post(fraud_server, key, make_event("fraud-app", "i-5", device=fifth))
+    assert fresh["attribution"]["status"] == "organic"
