@@ -1,4 +1,4 @@
-"""Management endpoints: apps, tracking links and the listings the dashboard shows."""
+"""Management endpoints: apps, tracking links, API keys and the listings the dashboard shows."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from attribo.api.auth import audit, readable_app, require_app_scope, require_key
 from attribo.attribution.settings import HOUR_MS, settings_from_mapping
 from attribo.collector.http import HTTPError, bad_field, json_response, read_body
 from attribo.config import Settings
-from attribo.control import AppExists, AppInfo, ControlPlane, KeyInfo, LinkInfo
+from attribo.control import AppExists, AppInfo, ControlPlane, KeyInfo, LinkInfo, UnknownApp
+from attribo.control.keys import Role, display_prefix
 from attribo.control.listing import list_keys, list_links
 from attribo.events.validate import FieldError, decode_json
 
@@ -49,6 +50,13 @@ class LinkCreate(msgspec.Struct, forbid_unknown_fields=True):
     ad: Label | None = None
     retargeting: bool = False
     deep_link: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+class KeyCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /v1/keys` body: analyst and ingest keys belong to one app."""
+
+    role: Role
+    app_id: AppId | None = None
 
 
 def _decoded(body: bytes, kind: type[T]) -> T:
@@ -111,7 +119,7 @@ def _reaches(key: KeyInfo, app_id: str) -> bool:
 
 
 def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
-    """Routes for `/v1/apps` and `/v1/links`."""
+    """Routes for `/v1/apps`, `/v1/links` and `/v1/keys`."""
     limit = settings.max_body_bytes
 
     async def create_app(request: Request) -> Response:
@@ -206,6 +214,37 @@ def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
             }
         )
 
+    async def create_key(request: Request) -> Response:
+        key = require_key(control, request, "admin")
+        body = _decoded(await read_body(request, limit), KeyCreate)
+        if key.app_id is not None:
+            # An app's admin makes keys for that app only, never installation-wide ones.
+            if body.app_id is None:
+                raise bad_field(
+                    "app_id", f"this key creates keys for {key.app_id!r} only", 403, "forbidden"
+                )
+            require_app_scope(key, body.app_id)
+        if body.app_id is None and body.role != "admin":
+            raise bad_field("app_id", f"{body.role} keys belong to one app: app_id is required")
+        try:
+            created = control.create_key(body.role, body.app_id)
+        except UnknownApp:
+            raise bad_field("app_id", f"no app {body.app_id!r}", 404, "not_found") from None
+        prefix = display_prefix(created)
+        audit(
+            control,
+            request,
+            "key.create",
+            app_id=body.app_id,
+            target_id=prefix,
+            details={"role": body.role, "via": "api"},
+        )
+        answer = {"key": created, "prefix": prefix, "role": body.role, "app_id": body.app_id}
+        return json_response(answer, 201)
+
+    async def keys(request: Request) -> Response:
+        return await (create_key if request.method == "POST" else get_keys)(request)
+
     async def apps(request: Request) -> Response:
         return await (create_app if request.method == "POST" else get_apps)(request)
 
@@ -215,5 +254,5 @@ def management_routes(settings: Settings, control: ControlPlane) -> list[Route]:
     return [
         Route("/v1/apps", apps, methods=["GET", "POST"]),
         Route("/v1/links", links, methods=["GET", "POST"]),
-        Route("/v1/keys", get_keys, methods=["GET"]),
+        Route("/v1/keys", keys, methods=["GET", "POST"]),
     ]

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from attribo import __version__
-from attribo.api.management import AppCreate, LinkCreate
+from attribo.api.management import AppCreate, KeyCreate, LinkCreate
 from attribo.api.postback_routes import TemplateCreate
 from attribo.events.types import Batch, Event
 
@@ -52,6 +52,15 @@ class LinkCreated(msgspec.Struct):
     impression_url: str
 
 
+class KeyCreated(msgspec.Struct):
+    """A new API key: the only answer that carries it in clear."""
+
+    key: str
+    prefix: str
+    role: str
+    app_id: str | None
+
+
 class Health(msgspec.Struct):
     """Liveness and a few gauges."""
 
@@ -64,10 +73,12 @@ _SCHEMAS = [
     Batch,
     AppCreate,
     LinkCreate,
+    KeyCreate,
     ErrorBody,
     IngestAnswer,
     AppCreated,
     LinkCreated,
+    KeyCreated,
     Health,
 ]
 
@@ -189,7 +200,16 @@ def openapi_document() -> dict[str, Any]:
                 "security": secured,
                 "parameters": [_query("app_id", "only keys of this app")],
                 "responses": {"200": _ok("keys"), **_errors(400, 401, 403)},
-            }
+            },
+            "post": {
+                "summary": "Create an API key, answered once in clear (admin; audited)",
+                "security": secured,
+                "requestBody": {"required": True, **_json(KeyCreate)},
+                "responses": {
+                    "201": {"description": "created", **_json(KeyCreated)},
+                    **_errors(400, 401, 403, 404, 413),
+                },
+            },
         },
         "/v1/live": {
             "get": {
