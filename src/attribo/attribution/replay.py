@@ -93,14 +93,16 @@ WITH keyed AS (
                   ELSE coalesce(idfa, gaid, idfv, android_id) END AS dkey
   FROM events WHERE type = 'install' {where_app}
 ),
+again AS (  -- devices seen more than once: only these need the ordered window
+  SELECT iid, lag(t) OVER w AS prev_t, row_number() OVER w > 1 AS reinstall
+  FROM keyed SEMI JOIN (
+    SELECT app_id, dkey FROM keyed WHERE dkey IS NOT NULL GROUP BY ALL HAVING count(*) > 1
+  ) USING (app_id, dkey)
+  WINDOW w AS (PARTITION BY app_id, dkey ORDER BY seq)
+),
 inst AS (
-  SELECT *,
-    CASE WHEN dkey IS NULL THEN NULL
-         ELSE lag(t) OVER (PARTITION BY app_id, dkey ORDER BY seq) END AS prev_t,
-    CASE WHEN dkey IS NULL THEN FALSE
-         ELSE lag(seq) OVER (PARTITION BY app_id, dkey ORDER BY seq) IS NOT NULL END
-      AS reinstall
-  FROM keyed
+  SELECT k.*, a.prev_t, coalesce(a.reinstall, FALSE) AS reinstall
+  FROM keyed k LEFT JOIN again a USING (iid)
 )
 SELECT * EXCLUDE (dkey, prev_t),
   CASE WHEN prev_t IS NOT NULL AND t - prev_t <= {settings.reattribution_ms}
@@ -144,7 +146,7 @@ INSERT INTO replay_cand
     AND {eligible} {clicks_within.format(fingerprint)}"""
 
 
-def _result_select(settings: AttributionSettings) -> str:
+def _result_select(settings: AttributionSettings, order: str) -> str:
     """One row per install: its best-ranked touch (smallest event id on a tie), details."""
     span = settings.max_lookback_ms + 1
     return f"""
@@ -171,7 +173,7 @@ SELECT i.app_id, i.event_id AS install_event_id,
        END AS touch_type,
        d.ctit AS ctit_ms, i.reinstall
 FROM replay_inst i LEFT JOIN detail d ON d.iid = i.iid
-ORDER BY i.app_id, i.seq, i.event_id
+ORDER BY {order}
 """
 
 
@@ -179,11 +181,13 @@ def replay_script(settings: AttributionSettings, app_id: str | None) -> str:
     """The replay as one SQL script (temp tables, then the result rows); no parameters."""
     where_app = f"AND app_id = {_quote(app_id)}" if app_id is not None else ""
     same_app = "" if app_id is not None else "AND c.app_id = i.app_id"
+    # Arrival order; integer sort keys (strings in the key cost a third of the step).
+    order = "i.seq, i.iid" if app_id is not None else "i.app_id, i.seq, i.iid"
     return ";\n".join(
         (
             _installs_step(settings, where_app),
             _candidate_steps(settings, where_app, same_app),
-            _result_select(settings),
+            _result_select(settings, order),
         )
     )
 
