@@ -154,12 +154,21 @@ CREATE OR REPLACE TEMP TABLE replay_top AS
   SELECT c.iid, c.rank, c.rid FROM replay_cand c
   SEMI JOIN (SELECT iid, min(rank) AS rank FROM replay_cand GROUP BY iid) b
     ON c.iid = b.iid AND c.rank = b.rank;
+CREATE OR REPLACE TEMP TABLE replay_won AS
+  WITH counted AS (
+    SELECT iid, min(rank) AS rank, min(rid) AS rid, count(*) AS n FROM replay_top GROUP BY iid
+  )
+  SELECT iid, rank, rid FROM counted WHERE n = 1
+  UNION ALL  -- a tie on rank (rare): the smallest event id, read for the tied touches only
+  SELECT t.iid, any_value(t.rank), arg_min(t.rid, e.event_id)
+  FROM replay_top t SEMI JOIN (FROM counted WHERE n > 1) USING (iid)
+  JOIN (SELECT rowid AS rid, event_id FROM events) e ON e.rid = t.rid
+  GROUP BY t.iid;
 WITH detail AS (
   SELECT w.iid, w.rank // {span} AS kind, w.rank % {span} AS ctit,
          e.event_id AS touch_event_id, e.network, e.campaign, e.adset, e.ad, e.site_id
   FROM (SELECT rowid AS rid, event_id, network, campaign, adset, ad, site_id FROM events) e
-  JOIN replay_top w ON e.rid = w.rid
-  QUALIFY row_number() OVER (PARTITION BY w.iid ORDER BY e.event_id) = 1
+  JOIN replay_won w ON e.rid = w.rid
 )
 SELECT i.app_id, i.event_id AS install_event_id,
        CASE WHEN i.blocked THEN 'blocked'

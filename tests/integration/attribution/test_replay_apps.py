@@ -1,4 +1,5 @@
-"""The replay keeps apps apart, with or without an app filter, whatever the app id's text."""
+"""Replay edge cases: apps kept apart (with or without an app filter, whatever the app id's
+text), and ties on match type and time broken by the smallest event id."""
 
 from __future__ import annotations
 
@@ -50,3 +51,22 @@ def test_touches_of_another_app_never_match(tmp_path: Path) -> None:
     }
     assert decided == {(quoted, "i1"): ("organic", None), ("other", "i2"): ("attributed", "c1")}
     assert [(r["install_event_id"], r["status"]) for r in one] == [("i1", "organic")]
+
+
+def test_a_tie_goes_to_the_smallest_event_id(tmp_path: Path) -> None:
+    app = "ties"
+    records = [
+        _event(app, "c-b", "click", 1, None),
+        _event(app, "c-a", "click", 2, None),
+        _event(app, "c-c", "click", 3, None),
+        _event(app, "i1", "install", 9, None),
+    ]
+    for record in records[:3]:
+        record.event_time = T0  # the same device and time: only the event id decides
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    try:
+        store.write_events(records_to_table(records), "test", 1)
+        rows = replay_attribution(store, AttributionSettings(), app).to_pylist()
+    finally:
+        store.close()
+    assert [(r["match"], r["touch_event_id"], r["ctit_ms"]) for r in rows] == [("device", "c-a", 9)]
