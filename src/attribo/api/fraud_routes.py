@@ -67,6 +67,9 @@ class FraudService:
             self.latest[app_id] = (time.time(), result)
         known = set(previous[1].newly_blocked) if previous else set()
         fresh = [i for i in result.newly_blocked if i not in known]
+        block = getattr(self.store, "block_installs", None)
+        if callable(block) and result.newly_blocked:  # stored: export and reports show them
+            block(app_id, result.newly_blocked)
         return result if not fresh else self._audited(app_id, result, fresh)
 
     def _audited(self, app_id: str, result: Rescan, fresh: list[str]) -> Rescan:

@@ -325,6 +325,8 @@ def _base_select(
         sql.add(f" GROUP BY GROUPING SETS (({listed}), ())")
         if base == "activity" and rolled:  # as raw: only groups with some activity
             sql.add(f" HAVING GROUPING({listed}) <> 0 OR sum(i.n_active) > 0")
+        elif base == "install" and rolled:  # as raw: only groups with installs (a relabel
+            sql.add(f" HAVING GROUPING({listed}) <> 0 OR sum(i.n) > 0")  # can empty one)
 
 
 def _order_keys(request: AggregateRequest) -> list[str]:

@@ -159,6 +159,13 @@ class DuckDBStore:
             rollups.refresh_rollups(self._cursor())
         return True
 
+    def block_installs(self, app_id: str, event_ids: list[str]) -> int:
+        """Mark stored installs `blocked` (fraud found later), rollups kept in step."""
+        if not event_ids:
+            return 0
+        with self._rollup_lock:
+            return rollups.relabel_installs(self._cursor(), app_id, event_ids, "blocked")
+
     def reset_rollups(self) -> None:
         """Forget the rollups after stored events were rewritten; the next refresh rebuilds."""
         with self._rollup_lock:

@@ -16,8 +16,9 @@ A refresh reads the events whose `seq` is above the watermark, in one transactio
 rollups always equal a query over the events of some snapshot. Events arrive in `seq` order
 (one writer, log order); if the stored row count shows that a row came in below the
 watermark anyway, or the layout changed, everything is rebuilt from the stored events.
-Anything that rewrites stored events (an attribution rebuild, a fraud relabel) must call
-`reset_rollups` so the next refresh rebuilds them.
+A fraud relabel goes through `relabel_installs`, which moves the installs between cube
+groups; anything else that rewrites stored events must call `reset_rollups` so the next
+refresh rebuilds them.
 """
 
 from __future__ import annotations
@@ -201,6 +202,105 @@ def _installs(conn: duckdb.DuckDBPyConnection, watermark: int) -> None:
         f"UPDATE rollup_installs r SET n_activity = r.n_activity + u.n_act, first_pay_ms = {first},"
         " open_days = r.open_days | u.mask FROM rollup_act u"
         " WHERE r.app_id = u.app_id AND r.event_id = u.iid"
+    )
+    for name, _ in CUBES:
+        _append(
+            conn,
+            f"rollup_inst_{name}",
+            "rollup_delta",
+            ["attribution", *cube_columns(name, INSTALL_COLUMNS)],
+            _SUMS,
+        )
+
+
+def relabel_installs(
+    conn: duckdb.DuckDBPyConnection, app_id: str, event_ids: list[str], attribution: str
+) -> int:
+    """Set stored installs' attribution (a fraud relabel) and move them in the cubes.
+
+    Each install already folded into the cubes leaves its old group with everything it
+    brought (itself, its activity up to the watermark) and joins the group of its new
+    attribution; installs not folded yet are folded with the new label by the next refresh.
+    Returns how many stored installs changed.
+    """
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        changed = _relabel(conn, app_id, event_ids, attribution)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        for temp in ("rollup_moved", "rollup_act", "rollup_delta"):
+            conn.execute(f"DROP TABLE IF EXISTS {temp}")
+    return changed
+
+
+def _relabel(
+    conn: duckdb.DuckDBPyConnection, app_id: str, event_ids: list[str], attribution: str
+) -> int:
+    ids = "(SELECT unnest(?::VARCHAR[]))"
+    state = _state(conn)
+    if state is not None and state[0] == VERSION:
+        conn.execute(
+            "CREATE TEMP TABLE rollup_moved AS SELECT * FROM rollup_installs"
+            f" WHERE app_id = ? AND event_id IN {ids} AND attribution IS DISTINCT FROM ?",
+            [app_id, event_ids, attribution],
+        )
+        _move(conn, int(state[1]), attribution)
+    row = conn.execute(
+        "UPDATE events SET attribution = ? WHERE app_id = ? AND type = 'install'"
+        f" AND event_id IN {ids} AND attribution IS DISTINCT FROM ?",
+        [attribution, app_id, event_ids, attribution],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _move(conn: duckdb.DuckDBPyConnection, watermark: int, attribution: str) -> None:
+    """Cube changes taking `rollup_moved` installs from their label to `attribution`."""
+    age = "(epoch_ms(d.event_time) - epoch_ms(r.event_time))"
+    conn.execute(
+        "CREATE TEMP TABLE rollup_act AS SELECT r.event_id AS iid, sum(d.revenue) AS revenue,"
+        " count(*) FILTER (d.type = 'open') AS sessions, "
+        + ", ".join(
+            f"sum(d.revenue) FILTER ({age} < {(n + 1) * DAY_MS}) AS rev_c{n}, "
+            f"count(*) FILTER (d.type = 'open' AND {age} < {(n + 1) * DAY_MS}) AS sess_c{n}"
+            for n in _DAYS
+        )
+        + " FROM events d JOIN rollup_moved r"
+        " ON r.app_id = d.app_id AND r.event_id = d.install_event_id"
+        f" WHERE d.seq <= {watermark} AND d.type IN ('open', 'event') GROUP BY 1"
+    )
+    brought = {
+        "n": "1",
+        "n_active": "(r.n_activity > 0)::BIGINT",
+        "n_paying": "(r.first_pay_ms IS NOT NULL)::BIGINT",
+        "revenue": "u.revenue",
+        "sessions": "coalesce(u.sessions, 0)",
+    }
+    for n in _DAYS:
+        brought[f"rev_c{n}"] = f"u.rev_c{n}"
+        brought[f"sess_c{n}"] = f"coalesce(u.sess_c{n}, 0)"
+        brought[f"pay_c{n}"] = f"coalesce(r.first_pay_ms < {(n + 1) * DAY_MS}, false)::BIGINT"
+        brought[f"ret_{n}"] = f"((r.open_days >> {n}) & 1)::BIGINT"
+    keys = ", ".join(
+        ["r.app_id", "date_trunc('day', r.event_time) AS event_time"]
+        + [f"r.{c}" for c in _INSTALL_DIMS]
+    )
+    source = " FROM rollup_moved r LEFT JOIN rollup_act u ON u.iid = r.event_id"
+    conn.execute(
+        f"CREATE TEMP TABLE rollup_delta AS SELECT {keys}, ?::VARCHAR AS attribution, "
+        + ", ".join(f"{brought[c]} AS {c}" for c in _SUMS)
+        + source
+        + f" UNION ALL BY NAME SELECT {keys}, r.attribution, "
+        + ", ".join(f"-({brought[c]}) AS {c}" for c in _SUMS)
+        + source,
+        [attribution],
+    )
+    conn.execute(
+        "UPDATE rollup_installs r SET attribution = ? FROM rollup_moved m"
+        " WHERE r.app_id = m.app_id AND r.event_id = m.event_id",
+        [attribution],
     )
     for name, _ in CUBES:
         _append(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import pytest
 
 from attribo.bench.server import ServerProcess, create_key, http_json
@@ -77,3 +80,23 @@ def test_rescan_then_report_blocked_installs_spend_and_ctit(loaded: ServerProces
     assert status == 200, entries
     relabels = [e for e in entries["entries"] if e["action"] == "fraud.relabel"]
     assert relabels and relabels[0]["details"]["blocked"] == counts["newly_blocked"]
+    # The relabel is stored: the attribution export and the metrics layer show them blocked,
+    # and a second rescan finds nothing new to block.
+    status, rows = http_json(
+        "GET",
+        f"{loaded.url}/v1/reports/aggregate?app_id={APP}&metrics=installs,blocked_installs"
+        "&from=2026-08-20&to=2026-09-30",
+        None,
+        analyst,
+    )
+    assert status == 200, rows
+    assert rows["totals"]["blocked_installs"] == counts["newly_blocked"]
+    export = httpx.get(
+        f"{loaded.url}/v1/attributions",
+        params={"app_id": APP, "format": "csv"},
+        headers={"Authorization": f"Bearer {analyst}"},
+    ).text
+    statuses = [row["status"] for row in csv.DictReader(io.StringIO(export))]
+    assert statuses.count("blocked") == counts["newly_blocked"]
+    status, again = http_json("POST", f"{loaded.url}/v1/fraud/rescan?app_id={APP}", {}, admin)
+    assert status == 200 and again["newly_blocked"] == 0

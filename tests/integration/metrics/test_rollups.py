@@ -151,3 +151,47 @@ def test_young_installs_leave_day_n_retention(costed_store: DuckDBStore, day: in
     assert retention(datetime(2026, 10, 1, tzinfo=UTC))[f"retention_d{day}"] is None
     later = retention(datetime(2027, 1, 1, tzinfo=UTC))[f"retention_d{day}"]
     assert later is not None and 0 <= later <= 1
+
+
+def test_blocking_installs_later_moves_them_in_the_rollups(
+    report_data: ReportData, tmp_path: Path
+) -> None:
+    events = _arrow(report_data)
+    half = events.num_rows // 2
+    store = DuckDBStore(tmp_path / "events.duckdb", threads=2)
+    try:
+        store.write_events(events.slice(0, half), "test", 0)
+        _compare(store)  # rollups hold the first half
+        frame = report_data.events
+        attributed = frame[(frame["type"] == "install") & (frame["attribution"] == "attributed")]
+        active = set(frame.loc[frame["type"].isin(["open", "event"]), "install_event_id"])
+        folded = [i for i in attributed["event_id"] if i in active][:40]  # with activity
+        later = list(attributed["event_id"][-10:])  # stored below, after the block
+        before = _blocked(store)
+        changed = store.block_installs(APP, [*folded, *later, "no-such-install"])
+        stored_now = set(store.query("SELECT event_id FROM events", [])["event_id"].to_pylist())
+        assert changed == len([i for i in [*folded, *later] if i in stored_now]) >= 40
+        assert store.block_installs(APP, folded) == 0, "blocking twice changes nothing"
+        _compare(store)
+        assert _blocked(store) == before + changed
+        store.write_events(events.slice(half, events.num_rows - half), "test", 1)
+        store.block_installs(APP, later)
+        _compare(store)
+        total = run_aggregate(store, _blocked_request())["totals"]
+        assert total["blocked_installs"] == _blocked(store, rollups=False)
+    finally:
+        store.close()
+
+
+def _blocked_request() -> AggregateRequest:
+    return AggregateRequest(
+        app_id=APP,
+        metrics=("installs", "blocked_installs", "revenue"),
+        dimensions=("network",),
+        date_from=START,
+        date_to=DATE_TO,
+    )
+
+
+def _blocked(store: DuckDBStore, rollups: bool | None = None) -> int:
+    return run_aggregate(store, _blocked_request(), rollups)["totals"]["blocked_installs"]
