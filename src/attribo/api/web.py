@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import mimetypes
 import os
+import re
 from pathlib import Path
 
 from starlette.requests import Request
@@ -21,7 +22,8 @@ from attribo.collector.http import bad_field
 
 WEB_DIR_ENV = "ATTRIBO_WEB_DIR"
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent / "web_dist"
-_API_PREFIXES = ("v1/", "c/", "i/", "health", "docs", "openapi.json")
+# Paths the API owns (any version), so they keep the API's JSON 404s and 405s.
+_API_PATH = re.compile(r"(v\d+(/|$)|c/|i/|health|docs|openapi\.json)")
 _COMPRESSIBLE = (".js", ".css", ".html", ".svg", ".json", ".txt", ".map")
 _IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>attribo</title>
@@ -68,7 +70,7 @@ class _DashboardRoute(Route):
         path: str = scope.get("path", "")
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             return Match.NONE, {}
-        if path.lstrip("/").startswith(_API_PREFIXES):
+        if _API_PATH.match(path.lstrip("/")):
             return Match.NONE, {}
         return super().matches(scope)
 
