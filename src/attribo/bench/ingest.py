@@ -10,7 +10,9 @@ under test, single events at 70 % of (b) on a fixed schedule, giving p50/p99. Th
 No event id repeats within a run: templates carry `loadgen.ID_SLOT` in their event ids
 and the load processes stamp each send uniquely (see `loadgen`), so a pool of 20,000
 pre-encoded events is enough however long the run, at the cost of one `bytes.replace`
-per request. The server's reported `duplicates` are summed and returned to prove it.
+per request. Device and click ids carry `loadgen.DEVICE_SLOT`, stamped per pass over the
+pool, so the server sees new devices as the run goes on, as in real traffic. The server's
+reported `duplicates` are summed and returned to prove it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from attribo.bench.loadgen import ID_SLOT, LoadResult, build_requests, run_load
+from attribo.bench.loadgen import DEVICE_SLOT, ID_SLOT, LoadResult, build_requests, run_load
 from attribo.bench.server import free_port, http_json
 from attribo.bench.traffic import encode_batches, encode_singles, make_events
 from attribo.config import Settings
@@ -43,6 +45,8 @@ POOL_EVENTS = 20_000
 BATCH_SIZE = 500
 LATENCY_LOAD = 0.70
 _BASE_ID_CHARS = 20  # random hex kept from each event id; the slot supplies the rest
+_SLOT_CHARS = len(DEVICE_SLOT)
+_DEVICE_IDS = ("idfa", "idfv", "gaid", "android_id")
 _START_TIMEOUT_S = 60.0
 
 
@@ -185,14 +189,27 @@ def start_attribo(tmpdir: Path, port: int = 0) -> ServerHandle:
     return handle
 
 
+def _device_slotted(value: str) -> str:
+    """An id whose last 12 characters are `DEVICE_SLOT` (a UUID stays a UUID once stamped)."""
+    return (value[:-_SLOT_CHARS] if len(value) > _SLOT_CHARS else value) + DEVICE_SLOT
+
+
 def slotted_bodies(app_id: str, seed: int = 1) -> tuple[list[bytes], list[bytes]]:
-    """(batch bodies, single-event bodies) whose event ids end in `ID_SLOT`."""
+    """(batch bodies, single-event bodies): event ids end in `ID_SLOT`, device ids and
+    click ids in `DEVICE_SLOT` (see `loadgen`: each pass over the pool is new devices)."""
     events = make_events(app_id, POOL_EVENTS, seed, int(time.time() * 1000))
     bases = set()
     for event in events:
         base = event["event_id"][:_BASE_ID_CHARS]
         bases.add(base)
         event["event_id"] = base + ID_SLOT
+        device = event.get("device") or {}
+        for name in _DEVICE_IDS:
+            if device.get(name):
+                device[name] = _device_slotted(device[name])
+        for holder in (event, event.get("source") or {}):
+            if holder.get("click_id"):
+                holder["click_id"] = _device_slotted(holder["click_id"])
     if len(bases) != len(events):  # 80 random bits each: never, but cheap to be sure
         raise RuntimeError("event id prefixes collided; pick another seed")
     return encode_batches(events, BATCH_SIZE), encode_singles(events)

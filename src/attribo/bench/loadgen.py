@@ -8,6 +8,13 @@ Unique event ids: a request may contain `ID_SLOT` (a fixed-width placeholder ins
 event ids). Before each send the slot is replaced, with one `bytes.replace` call, by a
 stamp unique to (this `run_load` call, process, send number), so a request template can be
 sent any number of times and every event id the server sees is new.
+
+Fresh devices: a request may also contain `DEVICE_SLOT` (inside device ids and click ids).
+It is replaced by a stamp unique to (run, process, connection, pass over the pool): each
+connection walks the whole pool once per pass, so within a pass a device's click and its
+install carry the same ids, as in the pool, while the next pass brings new devices. Without
+it every pass would send the same devices again, which real traffic never does, and a
+device's touch history (what attribution scans per install) would grow with the run.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ import msgspec
 
 ID_SLOT = "@@@@@@@@@@@@"  # 12 chars: namespace (2 hex) + process (2 hex) + counter (8 hex)
 _SLOT = ID_SLOT.encode()
+# 12 chars: namespace (2 hex) + process (2 hex) + connection offset (4 hex) + pass (4 hex)
+DEVICE_SLOT = "%%%%%%%%%%%%"
+_DEVICE_SLOT = DEVICE_SLOT.encode()
 _LOCAL_HOSTS = ("127.0.0.1", "localhost")
 _CONNECT_TIMEOUT_S = 10.0
 _GRACE_S = 5.0  # how long in-flight requests may finish after the window before they fail
@@ -150,17 +160,31 @@ class _Worker:
         self.plan = plan
         self.requests = requests
         self.slotted = [_SLOT in r for r in requests]
+        self.device_slotted = [_DEVICE_SLOT in r for r in requests]
         self.result = LoadResult(duration_s=plan.duration_s)
         self.sent = 0
         self.next_slot = 0
         self.measure_start = self.end = 0.0
 
-    def request(self, k: int) -> bytes:
-        """The k-th request of this connection's cycle, with a fresh event-id stamp."""
-        req = self.requests[k % len(self.requests)]
-        if self.slotted[k % len(self.requests)]:
+    def request(self, k: int, offset: int = 0) -> bytes:
+        """The k-th request of the cycle of the connection that started at `offset`.
+
+        Stamped with fresh event ids, and with the device stamp of the connection's pass.
+        """
+        size = len(self.requests)
+        req = self.requests[k % size]
+        if self.slotted[k % size]:
             stamp = b"%02x%02x%08x" % (self.plan.namespace, self.plan.index, self.sent)
             req = req.replace(_SLOT, stamp)
+        if self.device_slotted[k % size]:
+            passes = ((k - offset) // size) & 0xFFFF
+            stamp = b"%02x%02x%04x%04x" % (
+                self.plan.namespace,
+                self.plan.index,
+                offset & 0xFFFF,
+                passes,
+            )
+            req = req.replace(_DEVICE_SLOT, stamp)
         self.sent += 1
         return req
 
@@ -207,7 +231,7 @@ class _Worker:
         """Send back to back until the window ends; count responses finished inside it."""
         k = offset
         while time.monotonic() < self.end:
-            status, body = await self.exchange(conn, self.request(k))
+            status, body = await self.exchange(conn, self.request(k, offset))
             k += 1
             if self.measure_start <= time.monotonic() < self.end:
                 self.record(status, body)
@@ -231,7 +255,7 @@ class _Worker:
             if delay > 0:
                 await asyncio.sleep(delay)
             sent_at = time.monotonic()
-            status, body = await self.exchange(conn, self.request(k))
+            status, body = await self.exchange(conn, self.request(k, offset))
             done = time.monotonic()
             k += 1
             if due >= self.measure_start:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import duckdb
 import pytest
 
 from attribo.bench.ingest import ServerHandle, slotted_bodies, start_baseline
-from attribo.bench.loadgen import build_requests, run_load
+from attribo.bench.loadgen import DEVICE_SLOT, _Plan, _Worker, build_requests, run_load
 
 HOST = "127.0.0.1"
 
@@ -87,3 +88,26 @@ def test_only_local_targets() -> None:
     with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         run_load("example.com", 80, [b"x"], processes=1, connections=1, duration_s=1,
                  warmup_s=0, rate=None)  # fmt: skip
+
+
+def _stamped_devices(worker: _Worker, k: int, offset: int) -> set[str]:
+    events = json.loads(worker.request(k, offset).split(b"\r\n\r\n", 1)[1])["events"]
+    return {e["device"]["gaid"] for e in events if (e.get("device") or {}).get("gaid")}
+
+
+def test_device_stamps_hold_within_a_pass_and_change_between() -> None:
+    bodies, _ = slotted_bodies("bench")
+    assert all(DEVICE_SLOT.encode() in b for b in bodies[:3])
+    requests = build_requests("/v1/events/batch", bodies[:3], "k", "127.0.0.1:9")
+    plan = _Plan(HOST, 9, 0, 1, 1, 1.0, 0.0, None, 7)
+    worker = _Worker(plan, requests)
+    offset = 1  # this connection's pass is requests 1, 2, 0, then again
+    first = [_stamped_devices(worker, k, offset) for k in range(offset, offset + 3)]
+    again = [_stamped_devices(worker, k, offset) for k in range(offset, offset + 3)]
+    second = [_stamped_devices(worker, k, offset) for k in range(offset + 3, offset + 6)]
+    assert first == again  # one pass: the same devices however often it is built
+    stamps = {gaid[-12:] for devices in first for gaid in devices}
+    assert len(stamps) == 1 and DEVICE_SLOT not in stamps
+    assert all(a.isdisjoint(b) for a, b in zip(first, second, strict=True))
+    other = _Worker(_Plan(HOST, 9, 1, 2, 1, 1.0, 0.0, None, 7), requests)
+    assert _stamped_devices(other, 1, offset).isdisjoint(first[0])  # another process
