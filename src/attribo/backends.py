@@ -15,6 +15,7 @@ from attribo.store.base import Store
 
 if TYPE_CHECKING:
     from attribo.collector.dedup import DedupIndex
+    from attribo.hotstate.redis_answers import RedisAnswers
     from attribo.hotstate.redis_buckets import RedisTokenBuckets
     from attribo.hotstate.redis_dedup import RedisDedup
     from attribo.store.clickhouse_costs import ClickHouseCostSink
@@ -101,6 +102,14 @@ def open_dedup(settings: Settings) -> DedupIndex | RedisDedup:
     from attribo.collector.dedup import DedupIndex
 
     return DedupIndex(window_ms)
+
+
+def open_answer_cache(settings: Settings) -> RedisAnswers:
+    """The cluster worker's live answers, kept for repeated requests (Redis)."""
+    from attribo.hotstate.redis_answers import RedisAnswers
+
+    window_ms = max(1, settings.dedup_window_hours * 3_600_000)
+    return RedisAnswers.from_url(settings.redis_url, settings.namespace, window_ms)
 
 
 def open_rate_buckets(settings: Settings) -> RedisTokenBuckets | None:

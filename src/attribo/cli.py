@@ -59,6 +59,46 @@ def serve(
 
 
 @app.command()
+def collector(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="listen port (shared by every collector)")
+    ] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+    api_url: Annotated[
+        str | None, typer.Option("--api-url", help="forward other paths to this `attribo api`")
+    ] = None,
+) -> None:
+    """A stateless cluster collector: events and tracking links; run as many as needed."""
+    from attribo.api.collector_process import serve_collector
+
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, profile="cluster")
+    serve_collector(settings, api_url)
+
+
+@app.command()
+def worker(data_dir: DataDir = None, config: ConfigFile = None) -> None:
+    """The cluster's attributing worker alone: log → attribution → store (no HTTP)."""
+    from attribo.api.serve import run_worker
+
+    run_worker(_settings(config, data_dir=data_dir, profile="cluster"))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+    data_dir: DataDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """The cluster's API (management, reports, dashboard) with the attributing worker."""
+    from attribo.api.serve import serve_split_api
+
+    serve_split_api(_settings(config, host=host, port=port, data_dir=data_dir, profile="cluster"))
+
+
+@app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,

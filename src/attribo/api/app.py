@@ -40,6 +40,7 @@ from attribo.collector.skan_routes import skan_routes
 from attribo.config import Settings
 from attribo.events.validate import FieldError
 from attribo.log.base import LogFailed
+from attribo.pipeline.attributing_worker import AttributingWorker
 from attribo.pipeline.rollup_refresher import RollupRefresher
 from attribo.postbacks.dispatcher import PostbackDispatcher
 
@@ -64,12 +65,14 @@ async def _freeze_long_lived(every_s: float = 10.0) -> None:
 def build_app(runtime: Runtime) -> ASGIApp:
     """The whole HTTP surface of one server process (event posts served by `IngestFront`)."""
     openapi = openapi_document()
-    ctx = CollectorContext(runtime.settings, runtime.control, runtime.collector)
+    ctx = CollectorContext(runtime.settings, runtime.control, runtime.collector, runtime.answers)
     skan_sink = open_skan_sink(runtime.store, runtime.settings)
     dispatcher = PostbackDispatcher(runtime.control)
     feed = PostbackFeed(runtime.control, dispatcher)
     live = LiveFeed()
-    runtime.collector.on_durable = fan_out(feed.offer, live.offer)
+    offer = fan_out(feed.offer, live.offer)
+    if not isinstance(runtime.store_writer, AttributingWorker):
+        runtime.collector.on_durable = offer
     fraud_route_list, fraud_rescans = fraud_api(runtime)
 
     async def health(request: Request) -> Response:
@@ -111,6 +114,11 @@ def build_app(runtime: Runtime) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if runtime.answers is not None:
+            await runtime.answers.start()
+        if isinstance(runtime.store_writer, AttributingWorker):  # decisions come from its thread
+            loop = asyncio.get_running_loop()
+            runtime.store_writer.on_attributed = lambda r: loop.call_soon_threadsafe(offer, r)
         runtime.store_writer.start()
         await feed.start()
         freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")

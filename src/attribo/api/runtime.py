@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from attribo.attribution.live import LiveAttributor
 from attribo.attribution.restore import restore_live
 from attribo.attribution.settings import settings_from_mapping
-from attribo.backends import open_control, open_dedup, open_log, open_store
+from attribo.backends import open_answer_cache, open_control, open_dedup, open_log, open_store
+from attribo.collector.answers import RemoteAnswers
 from attribo.collector.dedup import DedupIndex, rebuild_dedup
 from attribo.collector.enrich import warm_up
 from attribo.collector.ingest import Collector, now_ms
 from attribo.config import Settings
 from attribo.control import ControlPlane
 from attribo.log.base import Log
+from attribo.pipeline.attributing_worker import AttributingWorker
 from attribo.pipeline.store_writer import StoreWriter
 from attribo.store.base import Store
 
@@ -27,8 +29,9 @@ class Runtime:
     log: Log
     store: Store
     collector: Collector
-    store_writer: StoreWriter
+    store_writer: StoreWriter | AttributingWorker
     recovered_ids: int = 0
+    answers: RemoteAnswers | None = None  # split cluster: installs are answered by the worker
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -56,6 +59,27 @@ class Runtime:
         collector = Collector(log, dedup, attributor, fraud)
         return cls(settings, control, log, store, collector, writer, recovered)
 
+    @classmethod
+    def open_split(cls, settings: Settings) -> Runtime:
+        """The cluster's API process, owner of the store and the attributing worker.
+
+        Its collector endpoints behave like an `attribo collector`'s: events are published
+        unattributed and the worker, consuming the stream in order, answers installs.
+        """
+        if settings.profile != "cluster":
+            raise ValueError("the split processes need the cluster profile")
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        control = open_control(settings)
+        log = open_log(settings)
+        store = open_store(settings)
+        worker = open_worker(settings, control, log, store)
+        warm_up()
+        cache = open_answer_cache(settings)
+        attributor, fraud = worker.attributor, worker.fraud
+        collector = Collector(log, open_dedup(settings), attributor, fraud, attributes=False)
+        answers = RemoteAnswers(log, cache, settings.namespace)  # type: ignore[arg-type]
+        return cls(settings, control, log, store, collector, worker, 0, answers)
+
     def close(self) -> None:
         """Write what the log holds into the store, then close everything.
 
@@ -65,3 +89,45 @@ class Runtime:
         self.log.close()
         self.store.close()
         self.control.close()
+
+
+def open_worker(
+    settings: Settings, control: ControlPlane, log: Log, store: Store
+) -> AttributingWorker:
+    """The cluster's attributing worker, its live index rebuilt from the store."""
+    apps = control.list_apps()
+    attributor = LiveAttributor(
+        {a.app_id: settings_from_mapping(a.settings.get("attribution", {})) for a in apps}
+    )
+    restore_live(attributor, store, None, 0, [a.app_id for a in apps])
+    fraud = None
+    if settings.fraud_live:  # rules; a trained model also needs the fraud extra
+        from attribo.fraud.gate import FraudGate
+
+        fraud = FraudGate.from_models(settings.data_dir / "fraud-models")
+        attributor.judge = fraud.judge
+    cache = open_answer_cache(settings)
+
+    def deep_link_of(link_id: str) -> str | None:
+        link = control.get_link(link_id)
+        return link.deep_link if link is not None else None
+
+    return AttributingWorker(
+        log,
+        store,
+        attributor,
+        fraud=fraud,
+        deep_link_of=deep_link_of,
+        send_answers=log.publish_answers,  # type: ignore[attr-defined]
+        keep_answers=cache.put,
+        max_events=settings.pipeline_max_events,
+        idle_ms=settings.pipeline_idle_ms,
+    )
+
+
+def refresh_attribution_settings(control: ControlPlane, attributor: LiveAttributor) -> None:
+    """Take every app's attribution settings from the control plane (set by another process)."""
+    for app in control.list_apps():
+        attributor.set_settings(
+            app.app_id, settings_from_mapping(app.settings.get("attribution", {}))
+        )

@@ -18,9 +18,16 @@ _TYPES = ("click", "impression", "install")
 
 
 def restore_live(
-    attributor: LiveAttributor, store: Store, log: Log, from_offset: int, app_ids: Iterable[str]
+    attributor: LiveAttributor,
+    store: Store,
+    log: Log | None,
+    from_offset: int,
+    app_ids: Iterable[str],
 ) -> int:
-    """Feed stored and logged touches and installs back in; returns how many."""
+    """Feed stored and logged touches and installs back in; returns how many.
+
+    Without a `log`, the store alone (the cluster worker attributes the tail itself).
+    """
     count = 0
     for app_id in app_ids:
         for chunk in store.iter_events(EventQuery(app_id, types=_TYPES), chunk_rows=50_000):
@@ -29,6 +36,8 @@ def restore_live(
             ]
             attributor.observe(records)
             count += len(records)
+    if log is None:
+        return count
     offset = from_offset
     while entries := log.read(offset, 16 << 20):
         for entry in entries:

@@ -40,10 +40,21 @@ def http_json(
 
 
 class ServerProcess:
-    """`python -m attribo serve` on a data directory, in its own process group."""
+    """`python -m attribo serve` on a data directory, in its own process group.
 
-    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None):
+    `command` names another server command and its options: `("api",)`, or
+    `("collector", "--api-url", url)` for cluster collectors (several may share a port).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("serve",),
+    ):
         self.data_dir = Path(data_dir)
+        self.command = command
         self.port = port or free_port()
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,7 +74,7 @@ class ServerProcess:
                 sys.executable,
                 "-m",
                 "attribo",
-                "serve",
+                *self.command,
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -47,9 +47,13 @@ class Collector:
         dedup: RecentIds,
         attributor: LiveAttributor | None = None,
         fraud: FraudGate | None = None,
+        *,
+        attributes: bool = True,
     ):
         self.log = log
         self.dedup = dedup
+        # False for a cluster collector: the worker consuming the log attributes, in order.
+        self.attributes = attributes
         self.attributor = attributor if attributor is not None else LiveAttributor()
         self.fraud = fraud  # screens touches before attribution, judges installs in it
         if fraud is not None:
@@ -93,8 +97,12 @@ class Collector:
         signed: bool = False,
         link_id: str | None = None,
         retargeting: bool = False,
+        reply: str | None = None,
     ) -> tuple[int, int, list[StoredEvent]]:
-        """Like `ingest`, also returning the new records with their live attribution."""
+        """Like `ingest`, also returning the new records with their live attribution.
+
+        `reply` goes with the records to the worker that attributes them (cluster).
+        """
         received = now_ms()
         fresh = self.dedup.admit(app_id, [e.event_id for e in events], received)
         records = [
@@ -106,12 +114,13 @@ class Collector:
             record.seq = self.next_seq()
             if retargeting:
                 record.retargeting = True
-        if self.fraud is not None:
-            self.fraud.screen(records)
-        self.attributor.observe(records)
-        if self.fraud is not None:
-            self.fraud.after(records)
-        await self.append(app_id, records)
+        if self.attributes:
+            if self.fraud is not None:
+                self.fraud.screen(records)
+            self.attributor.observe(records)
+            if self.fraud is not None:
+                self.fraud.after(records)
+        await self.append(app_id, records, reply)
         if self.on_durable is not None and records:
             self.on_durable(records)
         duplicates = len(events) - len(records)
@@ -119,11 +128,17 @@ class Collector:
         self.counters.duplicates += duplicates
         return len(events), duplicates, records
 
-    async def append(self, app_id: str, records: list[StoredEvent]) -> None:
+    async def append(
+        self, app_id: str, records: list[StoredEvent], reply: str | None = None
+    ) -> None:
         """Append records durably; on failure forget them so a retry is not a repeat."""
         try:
             if records:
-                await self.log.append(encode_records(records))
+                payload = encode_records(records)
+                if reply is None:
+                    await self.log.append(payload)
+                else:  # only the cluster's log carries a reply subject
+                    await self.log.append(payload, reply=reply)  # type: ignore[call-arg]
                 confirm = getattr(self.dedup, "confirm", None)
                 if confirm is not None:  # a shared memory marks ids durable (RedisDedup)
                     confirm(app_id, [r.event_id for r in records])

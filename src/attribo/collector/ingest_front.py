@@ -17,11 +17,11 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from attribo.attribution.answer import live_answer
 from attribo.collector.http import HTTPError, bad_field, check_declared_length, too_large
 from attribo.collector.ingest import now_ms
 from attribo.collector.records import to_record
 from attribo.collector.routes import CollectorContext
-from attribo.events.record import StoredEvent
 from attribo.events.types import Event
 from attribo.events.validate import FieldError, decode_batch, decode_event
 from attribo.log.base import LogFailed
@@ -165,52 +165,42 @@ class IngestFront:
             self._reject([_wrong_app(result.app_id)])
             raise HTTPError(403, "forbidden", [_wrong_app(result.app_id)])
         signed = signature_state(self._ctx, headers.signature, app_id, body)
+        if result.type in ("install", "open") and self._ctx.answers is not None:
+            return 200, await self._answered_remotely(app_id, result, signed)
         collector = self._ctx.collector
         accepted, duplicates, records = await collector.ingest_records(
             app_id, [result], signed=signed
         )
         answer: dict[str, Any] = {"accepted": accepted, "duplicates": duplicates}
         if result.type in ("install", "open"):
-            answer["attribution"] = self._attribution(app_id, result, records)
+            record = records[0] if records else to_record(result, now_ms())
+            answer["attribution"] = live_answer(
+                collector.attributor, record, bool(records), self._deep_link_of
+            )
         return 200, answer
 
-    def _attribution(self, app_id: str, event: Event, records: list[StoredEvent]) -> dict[str, Any]:
-        """The contract's answer to an install or open: status, source, deep link."""
-        attributor = self._ctx.collector.attributor
-        if event.type == "open" and records and records[0].attribution == "reengagement":
-            return self._reengagement(app_id, records[0])
-        if event.type == "install":
-            state = attributor.install(app_id, event.event_id)
-        else:
-            record = records[0] if records else to_record(event, now_ms())
-            state = attributor.latest_install(app_id, record)
-        if state is None:
-            return {"status": "organic"}
-        link = self._ctx.control.get_link(state.link_id) if state.link_id else None
-        answer: dict[str, Any] = {"status": state.status}
-        if state.status == "attributed":
-            answer |= {"network": state.network, "campaign": state.campaign}
-            if event.type == "install":
-                answer |= {"match": state.match, "touch_event_id": state.touch_event_id}
-                if link is not None and link.deep_link:
-                    answer["deep_link"] = link.deep_link
-        return answer
+    async def _answered_remotely(self, app_id: str, event: Event, signed: bool) -> dict[str, Any]:
+        """Cluster collectors: publish with our reply subject, answer with the worker's word."""
+        answers = self._ctx.answers
+        assert answers is not None
+        future = answers.expect(app_id, event.event_id)
+        try:
+            accepted, duplicates, records = await self._ctx.collector.ingest_records(
+                app_id, [event], signed=signed, reply=answers.subject
+            )
+        except BaseException:
+            answers.cancel(app_id, event.event_id, future)
+            raise
+        if records:
+            attribution = await answers.wait(app_id, event.event_id, future)
+        else:  # a repeat: nothing was published, the first copy's answer is kept
+            answers.cancel(app_id, event.event_id, future)
+            attribution = await answers.repeat(app_id, event.event_id)
+        return {"accepted": accepted, "duplicates": duplicates, "attribution": attribution}
 
-    def _reengagement(self, app_id: str, record: StoredEvent) -> dict[str, Any]:
-        """Rule 7's answer: the retargeting campaign, and its link's deep link."""
-        answer: dict[str, Any] = {
-            "status": "reengagement",
-            "network": record.attributed_network,
-            "campaign": record.attributed_campaign,
-        }
-        if record.touch_event_id:  # this open started it
-            answer |= {"match": record.match_type, "touch_event_id": record.touch_event_id}
-        again = self._ctx.collector.attributor.reengagement(app_id, record)
-        link_id = again.touch.link_id if again is not None else None
-        link = self._ctx.control.get_link(link_id) if link_id else None
-        if link is not None and link.deep_link:
-            answer["deep_link"] = link.deep_link
-        return answer
+    def _deep_link_of(self, link_id: str) -> str | None:
+        link = self._ctx.control.get_link(link_id)
+        return link.deep_link if link is not None else None
 
     async def _batch(self, app_id: str, headers: _Headers, body: bytes) -> Answer:
         result = decode_batch(body, now_ms(), self._max_future_ms)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from attribo.collector.answers import RemoteAnswers
 from attribo.collector.enrich import parse_user_agent
 from attribo.collector.http import HTTPError, bad_field
 from attribo.collector.ingest import Collector, now_ms
@@ -29,6 +30,7 @@ class CollectorContext:
     settings: Settings
     control: ControlPlane
     collector: Collector
+    answers: RemoteAnswers | None = None  # cluster collectors: the worker answers installs
 
 
 def collector_routes(ctx: CollectorContext) -> list[Route]:

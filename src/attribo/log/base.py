@@ -10,10 +10,15 @@ class LogFailed(RuntimeError):
 
 
 class LogEntry(NamedTuple):
-    """A payload and the offset just past it (where a reader resumes)."""
+    """A payload and the offset just past it (where a reader resumes).
+
+    `reply` names where the payload's sender waits for its live attribution (cluster
+    collectors, which attribute nothing themselves); None for every other entry.
+    """
 
     next_offset: int
     payload: bytes
+    reply: str | None = None
 
 
 class Log(Protocol):

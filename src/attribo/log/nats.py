@@ -25,7 +25,7 @@ import contextlib
 import threading
 import uuid
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 try:
@@ -45,6 +45,7 @@ _FETCH_MAX = 512  # messages asked for in one pull request
 _ACK_WAIT_S = 600.0  # the store writer acks after its transaction; leave it time before redelivery
 _PUBLISH_ATTEMPTS = 3
 _HEADER_ROOM = 4096
+REPLY_HEADER = "Attribo-Reply"  # where a collector waits for the worker's live answers
 
 
 def stream_name(namespace: str) -> str:
@@ -80,7 +81,7 @@ class NatsLog:
         )
         self._thread.start()
         self._closed = False
-        self._pending: list[tuple[bytes, asyncio.Future[int]]] = []
+        self._pending: list[tuple[bytes, str | None, asyncio.Future[int]]] = []
         self._pending_lock = threading.Lock()
         self._inflight: set[asyncio.Future[int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -126,17 +127,18 @@ class NatsLog:
             )
 
     # -- writing -------------------------------------------------------------------------
-    async def append(self, payload: bytes) -> int:
+    async def append(self, payload: bytes, reply: str | None = None) -> int:
         """Publish one payload; returns its sequence once JetStream has acknowledged it.
 
         Appends are handed to the client's loop in groups (one thread hop per group, not per
         append: a hop each cost more than the publish under load) and settled per caller loop.
+        `reply`, if given, travels in a header to the worker that attributes the payload.
         """
         if self._closed:
             raise LogFailed("log is closed")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         with self._pending_lock:
-            self._pending.append((payload, future))
+            self._pending.append((payload, reply, future))
             self._inflight.add(future)
             first = len(self._pending) == 1
         if first:
@@ -156,12 +158,15 @@ class NatsLog:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _publish_group(self, group: list[tuple[bytes, asyncio.Future[int]]]) -> None:
+    async def _publish_group(
+        self, group: list[tuple[bytes, str | None, asyncio.Future[int]]]
+    ) -> None:
         results = await asyncio.gather(
-            *(self._publish(payload) for payload, _ in group), return_exceptions=True
+            *(self._publish(payload, reply) for payload, reply, _ in group),
+            return_exceptions=True,
         )
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], object]]] = {}
-        for (_, future), result in zip(group, results, strict=True):
+        for (_, _, future), result in zip(group, results, strict=True):
             if isinstance(result, BaseException) and not isinstance(result, LogFailed):
                 result = LogFailed(f"publishing to JetStream failed: {result!r}")
             by_loop.setdefault(future.get_loop(), []).append((future, result))
@@ -169,7 +174,7 @@ class NatsLog:
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_settle, settled)
 
-    async def _publish(self, payload: bytes) -> int:
+    async def _publish(self, payload: bytes, reply: str | None = None) -> int:
         """Publish, in line-aligned parts if the payload exceeds the server's message limit.
 
         A part carries a `Nats-Msg-Id`, so a publish retried after a lost ack is stored once.
@@ -177,6 +182,8 @@ class NatsLog:
         seq = 0
         for part in _split(payload, self._max_payload):
             headers = {"Nats-Msg-Id": uuid.uuid4().hex}
+            if reply is not None:
+                headers[REPLY_HEADER] = reply
             for attempt in range(_PUBLISH_ATTEMPTS):
                 try:
                     ack = await self._js.publish(
@@ -218,7 +225,8 @@ class NatsLog:
         while self._buffer and (budget > 0 or not entries):
             msg = self._buffer.popleft()
             seq = msg.metadata.sequence.stream
-            entries.append(LogEntry(seq, msg.data))
+            reply = msg.headers.get(REPLY_HEADER) if msg.headers else None
+            entries.append(LogEntry(seq, msg.data, reply))
             self._unacked.append(msg)
             budget -= len(msg.data) + 8
             self._position = seq
@@ -274,6 +282,32 @@ class NatsLog:
         if last is not None:
             await last.ack_sync(timeout=5.0)  # AckPolicy.ALL: covers everything before it
         return count
+
+    def publish_answers(self, answers: list[tuple[str, bytes]]) -> None:
+        """Send (subject, payload) messages on plain NATS: live answers to waiting collectors.
+
+        Fire and forget: a collector that is gone has nobody to answer, and one that misses
+        an answer reads it from the shared answer cache instead.
+        """
+        if answers:
+            self._call(self._publish_plain(answers))
+
+    async def _publish_plain(self, answers: list[tuple[str, bytes]]) -> None:
+        for subject, payload in answers:
+            await self._nc.publish(subject, payload)
+        await self._nc.flush(timeout=5)
+
+    async def subscribe_answers(self, subject: str, on_answer: Callable[[bytes], None]) -> None:
+        """Call `on_answer` on the caller's loop with each message on `subject`."""
+        loop = asyncio.get_running_loop()
+
+        async def deliver(msg: Msg) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's loop closed
+                loop.call_soon_threadsafe(on_answer, msg.data)
+
+        await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(self._nc.subscribe(subject, cb=deliver), self._loop)
+        )
 
     def start_offset(self) -> int:
         """The offset just before the oldest message still kept."""
