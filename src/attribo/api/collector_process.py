@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -100,6 +101,7 @@ def build_collector_app(process: CollectorProcess, api_url: str | None) -> ASGIA
         body = {
             "status": "ok" if failed is None else "degraded",
             "role": "collector",
+            "pid": os.getpid(),  # several collectors share a port: which one answered
             "accepted": counters.accepted,
             "duplicates": counters.duplicates,
             "rejected": counters.rejected,

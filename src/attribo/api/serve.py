@@ -53,13 +53,13 @@ def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
     _logging()
     if settings.profile != "cluster":
         raise ValueError("attribo worker runs in the cluster profile (--profile cluster)")
+    stop = threading.Event()  # a SIGTERM while opening still ends in a clean drain
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     control, log = open_control(settings), open_log(settings)
     store = open_store(settings)
     worker = open_worker(settings, control, log, store)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     worker.start()
     logging.getLogger("attribo").info("worker for namespace %s started", settings.namespace)
     try:
