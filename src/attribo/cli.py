@@ -209,7 +209,8 @@ def bench_ingest(
     """Ingest throughput and latency against a FastAPI + pydantic baseline, same run."""
     from attribo.bench.ingest import run_ingest_bench, run_on_profile
 
-    result = run_on_profile(_settings(None, profile=profile), lambda: run_ingest_bench(quick=quick))
+    settings = _settings(None, profile=profile)
+    result = run_on_profile(settings, lambda: run_ingest_bench(quick=quick), quick)
     sys.stdout.write(json.dumps(result, indent=None if as_json else 2) + "\n")
 
 

@@ -38,6 +38,7 @@ from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
 from attribo.collector.skan_routes import skan_routes
 from attribo.config import Settings
+from attribo.events.record import StoredEvent
 from attribo.events.validate import FieldError
 from attribo.log.base import LogFailed
 from attribo.pipeline.attributing_worker import AttributingWorker
@@ -88,6 +89,9 @@ def build_app(runtime: Runtime) -> ASGIApp:
             "rejected": counters.rejected,
             "rejected_by_field": counters.rejected_by_field,
         }
+        if isinstance(runtime.store_writer, AttributingWorker):  # events from every collector
+            body["pipeline_stored"] = runtime.store_writer.stored
+            body["answered"] = runtime.store_writer.answered
         return json_response(body, 200 if failed is None else 503)
 
     async def openapi_json(request: Request) -> Response:
@@ -118,7 +122,11 @@ def build_app(runtime: Runtime) -> ASGIApp:
             await runtime.answers.start()
         if isinstance(runtime.store_writer, AttributingWorker):  # decisions come from its thread
             loop = asyncio.get_running_loop()
-            runtime.store_writer.on_attributed = lambda r: loop.call_soon_threadsafe(offer, r)
+
+            def on_attributed(records: list[StoredEvent]) -> None:
+                loop.call_soon_threadsafe(offer, records)
+
+            runtime.store_writer.on_attributed = on_attributed
         runtime.store_writer.start()
         await feed.start()
         freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")

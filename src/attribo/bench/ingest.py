@@ -18,6 +18,7 @@ reported `duplicates` are summed and returned to prove it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -28,7 +29,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -59,16 +60,20 @@ class ServerHandle:
     app_id: str
     process: subprocess.Popen[bytes]
     log_path: Path | None = None
+    # Split cluster: the other collectors and the API process, stopped after `process`.
+    others: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    health_port: int | None = None  # where /health reports the pipeline (default: `port`)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, wait for a clean shutdown, kill if it does not come."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in (self.process, *self.others):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 @dataclass(frozen=True)
@@ -156,22 +161,67 @@ def start_baseline(tmpdir: Path, port: int = 0) -> ServerHandle:
     return handle
 
 
-def start_attribo(tmpdir: Path, port: int = 0) -> ServerHandle:
-    """Our server (`attribo serve`) with a fresh data dir, an admin key and a bench app."""
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    data_dir = ["--data-dir", str(tmpdir)]
+def _admin_key(data_dir: list[str]) -> str:
     created = subprocess.run(
         [sys.executable, "-m", "attribo", "keys", "create", "--role", "admin", *data_dir],
         capture_output=True,
         check=True,
         timeout=120,
     )
-    admin_key = created.stdout.decode().strip()
+    return created.stdout.decode().strip()
+
+
+def start_attribo(tmpdir: Path, port: int = 0) -> ServerHandle:
+    """Our server (`attribo serve`) with a fresh data dir, an admin key and a bench app."""
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    data_dir = ["--data-dir", str(tmpdir)]
+    admin_key = _admin_key(data_dir)
     cmd = [sys.executable, "-m", "attribo", "serve", "--host", HOST, "--port", str(port)]
     log_path = tmpdir / "server.log"
     handle = ServerHandle(port, "", BENCH_APP_ID, _spawn([*cmd, *data_dir], log_path), log_path)
     wait_healthy(handle)
+    return _with_bench_app(handle, admin_key)
+
+
+def split_starter(collectors: int) -> Callable[[Path, int], ServerHandle]:
+    """A starter for the split cluster: `attribo api` and `collectors` collector processes.
+
+    The collectors share the load's port; the API process (with the worker) answers /health
+    with the pipeline's lag. Runs in the cluster profile the environment names.
+    """
+
+    def start(tmpdir: Path, port: int = 0) -> ServerHandle:
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        port = port or free_port()
+        data_dir = ["--data-dir", str(tmpdir)]
+        admin_key = _admin_key(data_dir)
+        api_port = free_port()
+        api_cmd = [sys.executable, "-m", "attribo", "api", "--host", HOST, "--port", str(api_port)]
+        api = ServerHandle(api_port, "", BENCH_APP_ID, _spawn([*api_cmd, *data_dir],
+                           tmpdir / "api.log"), tmpdir / "api.log")  # fmt: skip
+        wait_healthy(api)
+        cmd = [sys.executable, "-m", "attribo", "collector", "--host", HOST, "--port", str(port)]
+        cmd += ["--api-url", f"http://{HOST}:{api_port}", *data_dir]
+        spawned = [_spawn(cmd, tmpdir / f"collector-{n}.log") for n in range(collectors)]
+        handle = ServerHandle(port, "", BENCH_APP_ID, spawned[0], tmpdir / "collector-0.log")
+        handle.others = [*spawned[1:], api.process]
+        handle.health_port = api_port
+        try:
+            for n, process in enumerate(spawned):
+                wait_healthy(ServerHandle(port, "", BENCH_APP_ID, process,
+                                          tmpdir / f"collector-{n}.log"))  # fmt: skip
+        except RuntimeError:
+            handle.stop()
+            raise
+        return _with_bench_app(handle, admin_key)
+
+    return start
+
+
+def _with_bench_app(handle: ServerHandle, admin_key: str) -> ServerHandle:
+    """Create the bench app through `handle`; its ingest key goes into the handle."""
+    port = handle.port
     app = {
         "app_id": BENCH_APP_ID,
         "name": "Bench",
@@ -244,7 +294,8 @@ def measure_server(
         stored_eps = None
         if before is not None:
             after = _wait_stored(handle)
-            stored_eps = (after["accepted"] - before["accepted"]) / (time.monotonic() - started)
+            counter = "pipeline_stored" if "pipeline_stored" in after else "accepted"
+            stored_eps = (after[counter] - before[counter]) / (time.monotonic() - started)
         single = _phase(handle, singles, cfg.single, None)
         out = _Measured(batch, single, phases=[batch, single], stored_events_per_s=stored_eps)
         if latency and single.ok_per_s > 0:
@@ -259,7 +310,7 @@ def measure_server(
 
 
 def _health(handle: ServerHandle) -> dict[str, Any]:
-    _, body = http_json("GET", f"http://{HOST}:{handle.port}/health")
+    _, body = http_json("GET", f"http://{HOST}:{handle.health_port or handle.port}/health")
     result: dict[str, Any] = body
     return result
 
@@ -323,22 +374,39 @@ def run_ingest_bench(
     }
 
 
-def run_on_profile(settings: Settings, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Run a bench on `settings.profile`; the cluster one in a namespace of its own, dropped after.
+def run_on_profile(
+    settings: Settings, run: Callable[[], dict[str, Any]], quick: bool = False
+) -> dict[str, Any]:
+    """Run a bench on `settings.profile`; the cluster one in namespaces of its own, dropped after.
 
     The server processes inherit the profile through `ATTRIBO_*` variables; service URLs are
-    the settings' (environment or defaults).
+    the settings' (environment or defaults). On the cluster profile `run` measures one
+    `attribo serve` process, then the split processes are measured with one and with two
+    collectors (`by_collectors`), each against a fresh stream and store.
     """
     if settings.profile != "cluster":
         return {**run(), "profile": settings.profile, "server_processes": 1}
+    with _cluster_namespace(settings):
+        result = run()
+    split: dict[str, Any] = {}
+    for collectors in (1, 2):
+        with _cluster_namespace(settings):
+            split[str(collectors)] = run_split_bench(collectors, quick)
+    # One `attribo serve` process is collector, pipeline and API (README: Cluster profile).
+    return {**result, "profile": "cluster", "server_processes": 1, "by_collectors": split}
+
+
+@contextlib.contextmanager
+def _cluster_namespace(settings: Settings) -> Iterator[None]:
+    """`ATTRIBO_PROFILE=cluster` and a namespace of its own for the processes started inside."""
     from attribo.backends import drop_namespace
 
-    namespace = f"bench_{os.getpid()}_{int(time.time())}"
+    namespace = f"bench_{os.getpid()}_{time.monotonic_ns()}"
     saved = {name: os.environ.get(name) for name in ("ATTRIBO_PROFILE", "ATTRIBO_NAMESPACE")}
     os.environ["ATTRIBO_PROFILE"] = "cluster"
     os.environ["ATTRIBO_NAMESPACE"] = namespace
     try:
-        result = run()
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
@@ -346,8 +414,24 @@ def run_on_profile(settings: Settings, run: Callable[[], dict[str, Any]]) -> dic
             else:
                 os.environ[name] = value
         drop_namespace(replace(settings, namespace=namespace))
-    # One `attribo serve` process is collector, pipeline and API (README: Cluster profile).
-    return {**result, "profile": "cluster", "server_processes": 1}
+
+
+def run_split_bench(collectors: int, quick: bool) -> dict[str, Any]:
+    """The split cluster (`attribo api` + `collectors` collectors) under the same phases."""
+    cfg = BenchConfig.make(quick)
+    with tempfile.TemporaryDirectory(prefix="attribo-bench-split-") as tmp:
+        m = measure_server(split_starter(collectors), Path(tmp), cfg, latency=True)
+    lat = m.latency
+    return {
+        "collector_processes": collectors,
+        "batch_events_per_s": _round(m.batch.ok_per_s * BATCH_SIZE),
+        "batch_stored_events_per_s": _round(m.stored_events_per_s),
+        "single_req_per_s": _round(m.single.ok_per_s),
+        "p50_ms": _round(lat.percentile(50) if lat else None, 2),
+        "p99_ms": _round(lat.percentile(99) if lat else None, 2),
+        "failed_requests": sum(r.requests_failed for r in m.phases),
+        "duplicates": sum(r.duplicates for r in m.phases),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

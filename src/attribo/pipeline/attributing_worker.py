@@ -73,6 +73,7 @@ class AttributingWorker:
         self._last_seq = _stored_max_seq(store)
         self.errors = 0
         self.answered = 0
+        self.stored = 0  # events written to the store since start
         # Called with each attributed micro-batch (outgoing postbacks, the live feed).
         self.on_attributed: Callable[[list[StoredEvent]], None] | None = None
         self._stop = threading.Event()
@@ -133,6 +134,7 @@ class AttributingWorker:
             return
         table = payloads_to_table([encode_records(self._pending)], use_threads=False)
         self._store.write_events(table, CONSUMER, self._read_offset)
+        self.stored += len(self._pending)
         self._pending = []
         self.offset = self._read_offset
         trim = getattr(self._log, "trim", None)
