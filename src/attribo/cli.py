@@ -50,11 +50,19 @@ def serve(
     data_dir: DataDir = None,
     config: ConfigFile = None,
     profile: ProfileOpt = None,
+    collectors: Annotated[
+        int, typer.Option(help="cluster profile: collector processes on the port", min=1)
+    ] = 1,
 ) -> None:
-    """Run the collector, API and pipeline in one process."""
+    """Run the collector, API and pipeline: one process, or the cluster's split processes."""
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, profile=profile)
+    if settings.profile == "cluster":
+        from attribo.api.cluster_serve import serve_cluster
+
+        serve_cluster(settings, collectors)
+        return
     from attribo.api.serve import serve as run_server
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir, profile=profile)
     run_server(settings)
 
 

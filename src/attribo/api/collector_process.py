@@ -98,7 +98,7 @@ def build_collector_app(process: CollectorProcess, api_url: str | None) -> ASGIA
     async def health(request: Request) -> Response:
         counters = process.collector.counters
         failed = getattr(process.log, "_failed", None)
-        body = {
+        body: dict[str, object] = {
             "status": "ok" if failed is None else "degraded",
             "role": "collector",
             "pid": os.getpid(),  # several collectors share a port: which one answered
@@ -108,6 +108,8 @@ def build_collector_app(process: CollectorProcess, api_url: str | None) -> ASGIA
             "rejected_by_field": counters.rejected_by_field,
             "answer_timeouts": process.answers.timeouts,
         }
+        if client is not None:  # one address for the whole product: show the pipeline too
+            body |= await _pipeline_health(client)
         return json_response(body, 200 if failed is None else 503)
 
     async def forward(request: Request) -> Response:
@@ -168,6 +170,18 @@ def build_collector_app(process: CollectorProcess, api_url: str | None) -> ASGIA
     return RateLimit(
         IngestFront(ctx, app), process.control, limits, open_rate_buckets(process.settings)
     )
+
+
+_PIPELINE_FIELDS = ("pipeline_lag_bytes", "pipeline_errors", "pipeline_stored", "dedup_ids")
+
+
+async def _pipeline_health(client: httpx.AsyncClient) -> dict[str, object]:
+    """The API process's pipeline figures, or None for each if it cannot be reached."""
+    try:
+        answer = (await client.get("/health", timeout=2.0)).json()
+    except (httpx.HTTPError, ValueError):
+        answer = {}
+    return {name: answer.get(name) for name in _PIPELINE_FIELDS}
 
 
 def serve_collector(settings: Settings, api_url: str | None) -> None:

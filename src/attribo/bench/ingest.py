@@ -60,20 +60,16 @@ class ServerHandle:
     app_id: str
     process: subprocess.Popen[bytes]
     log_path: Path | None = None
-    # Split cluster: the other collectors and the API process, stopped after `process`.
-    others: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    health_port: int | None = None  # where /health reports the pipeline (default: `port`)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 60.0) -> None:
         """SIGTERM, wait for a clean shutdown, kill if it does not come."""
-        for process in (self.process, *self.others):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 @dataclass(frozen=True)
@@ -171,52 +167,22 @@ def _admin_key(data_dir: list[str]) -> str:
     return created.stdout.decode().strip()
 
 
-def start_attribo(tmpdir: Path, port: int = 0) -> ServerHandle:
-    """Our server (`attribo serve`) with a fresh data dir, an admin key and a bench app."""
+def start_attribo(tmpdir: Path, port: int = 0, collectors: int = 1) -> ServerHandle:
+    """Our server (`attribo serve`) with a fresh data dir, an admin key and a bench app.
+
+    `collectors`: collector processes of the cluster profile's split (ignored embedded).
+    """
     tmpdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     data_dir = ["--data-dir", str(tmpdir)]
     admin_key = _admin_key(data_dir)
     cmd = [sys.executable, "-m", "attribo", "serve", "--host", HOST, "--port", str(port)]
+    if collectors != 1:
+        cmd += ["--collectors", str(collectors)]
     log_path = tmpdir / "server.log"
     handle = ServerHandle(port, "", BENCH_APP_ID, _spawn([*cmd, *data_dir], log_path), log_path)
     wait_healthy(handle)
     return _with_bench_app(handle, admin_key)
-
-
-def split_starter(collectors: int) -> Callable[[Path, int], ServerHandle]:
-    """A starter for the split cluster: `attribo api` and `collectors` collector processes.
-
-    The collectors share the load's port; the API process (with the worker) answers /health
-    with the pipeline's lag. Runs in the cluster profile the environment names.
-    """
-
-    def start(tmpdir: Path, port: int = 0) -> ServerHandle:
-        tmpdir.mkdir(parents=True, exist_ok=True)
-        port = port or free_port()
-        data_dir = ["--data-dir", str(tmpdir)]
-        admin_key = _admin_key(data_dir)
-        api_port = free_port()
-        api_cmd = [sys.executable, "-m", "attribo", "api", "--host", HOST, "--port", str(api_port)]
-        api = ServerHandle(api_port, "", BENCH_APP_ID, _spawn([*api_cmd, *data_dir],
-                           tmpdir / "api.log"), tmpdir / "api.log")  # fmt: skip
-        wait_healthy(api)
-        cmd = [sys.executable, "-m", "attribo", "collector", "--host", HOST, "--port", str(port)]
-        cmd += ["--api-url", f"http://{HOST}:{api_port}", *data_dir]
-        spawned = [_spawn(cmd, tmpdir / f"collector-{n}.log") for n in range(collectors)]
-        handle = ServerHandle(port, "", BENCH_APP_ID, spawned[0], tmpdir / "collector-0.log")
-        handle.others = [*spawned[1:], api.process]
-        handle.health_port = api_port
-        try:
-            for n, process in enumerate(spawned):
-                wait_healthy(ServerHandle(port, "", BENCH_APP_ID, process,
-                                          tmpdir / f"collector-{n}.log"))  # fmt: skip
-        except RuntimeError:
-            handle.stop()
-            raise
-        return _with_bench_app(handle, admin_key)
-
-    return start
 
 
 def _with_bench_app(handle: ServerHandle, admin_key: str) -> ServerHandle:
@@ -310,7 +276,7 @@ def measure_server(
 
 
 def _health(handle: ServerHandle) -> dict[str, Any]:
-    _, body = http_json("GET", f"http://{HOST}:{handle.health_port or handle.port}/health")
+    _, body = http_json("GET", f"http://{HOST}:{handle.port}/health")
     result: dict[str, Any] = body
     return result
 
@@ -380,20 +346,20 @@ def run_on_profile(
     """Run a bench on `settings.profile`; the cluster one in namespaces of its own, dropped after.
 
     The server processes inherit the profile through `ATTRIBO_*` variables; service URLs are
-    the settings' (environment or defaults). On the cluster profile `run` measures one
-    `attribo serve` process, then the split processes are measured with one and with two
-    collectors (`by_collectors`), each against a fresh stream and store.
+    the settings' (environment or defaults). On the cluster profile `run` measures `attribo
+    serve` with one collector process; `by_collectors` adds the same phases with two, against
+    a fresh stream and store.
     """
     if settings.profile != "cluster":
         return {**run(), "profile": settings.profile, "server_processes": 1}
     with _cluster_namespace(settings):
         result = run()
-    split: dict[str, Any] = {}
-    for collectors in (1, 2):
-        with _cluster_namespace(settings):
-            split[str(collectors)] = run_split_bench(collectors, quick)
-    # One `attribo serve` process is collector, pipeline and API (README: Cluster profile).
-    return {**result, "profile": "cluster", "server_processes": 1, "by_collectors": split}
+    figures = ("batch_events_per_s", "batch_stored_events_per_s", "single_req_per_s")
+    split: dict[str, Any] = {"1": {k: result[k] for k in (*figures, "p50_ms", "p99_ms")}}
+    with _cluster_namespace(settings):
+        split["2"] = run_split_bench(2, quick)
+    # `attribo serve` runs `attribo api` (with the worker) and the collectors (README).
+    return {**result, "profile": "cluster", "server_processes": 2, "by_collectors": split}
 
 
 @contextlib.contextmanager
@@ -417,13 +383,16 @@ def _cluster_namespace(settings: Settings) -> Iterator[None]:
 
 
 def run_split_bench(collectors: int, quick: bool) -> dict[str, Any]:
-    """The split cluster (`attribo api` + `collectors` collectors) under the same phases."""
+    """`attribo serve --profile cluster --collectors N` under the same phases."""
     cfg = BenchConfig.make(quick)
+
+    def start(tmpdir: Path, port: int) -> ServerHandle:
+        return start_attribo(tmpdir, port, collectors)
+
     with tempfile.TemporaryDirectory(prefix="attribo-bench-split-") as tmp:
-        m = measure_server(split_starter(collectors), Path(tmp), cfg, latency=True)
+        m = measure_server(start, Path(tmp), cfg, latency=True)
     lat = m.latency
     return {
-        "collector_processes": collectors,
         "batch_events_per_s": _round(m.batch.ok_per_s * BATCH_SIZE),
         "batch_stored_events_per_s": _round(m.stored_events_per_s),
         "single_req_per_s": _round(m.single.ok_per_s),
