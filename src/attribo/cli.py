@@ -99,11 +99,20 @@ def api(
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
     data_dir: DataDir = None,
     config: ConfigFile = None,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="run the attributing worker here (--no-worker: `attribo worker` runs it; "
+            "needs a ClickHouse server)",
+        ),
+    ] = True,
 ) -> None:
-    """The cluster's API (management, reports, dashboard) with the attributing worker."""
+    """The cluster's API (management, reports, dashboard), with the attributing worker."""
     from attribo.api.serve import serve_split_api
 
-    serve_split_api(_settings(config, host=host, port=port, data_dir=data_dir, profile="cluster"))
+    settings = _settings(config, host=host, port=port, data_dir=data_dir, profile="cluster")
+    serve_split_api(settings, with_worker)
 
 
 @app.command()

@@ -43,6 +43,7 @@ from attribo.events.validate import FieldError
 from attribo.log.base import LogFailed
 from attribo.pipeline.attributing_worker import AttributingWorker
 from attribo.pipeline.rollup_refresher import RollupRefresher
+from attribo.pipeline.store_writer import StoreWriter
 from attribo.postbacks.dispatcher import PostbackDispatcher
 
 _log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
     feed = PostbackFeed(runtime.control, dispatcher)
     live = LiveFeed()
     offer = fan_out(feed.offer, live.offer)
-    if not isinstance(runtime.store_writer, AttributingWorker):
+    if isinstance(runtime.store_writer, StoreWriter):  # the collector attributes in-process
         runtime.collector.on_durable = offer
     fraud_route_list, fraud_rescans = fraud_api(runtime)
 

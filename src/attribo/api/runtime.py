@@ -16,8 +16,29 @@ from attribo.config import Settings
 from attribo.control import ControlPlane
 from attribo.log.base import Log
 from attribo.pipeline.attributing_worker import AttributingWorker
-from attribo.pipeline.store_writer import StoreWriter
+from attribo.pipeline.store_writer import CONSUMER, StoreWriter
 from attribo.store.base import Store
+
+
+class WorkerElsewhere:
+    """The pipeline as seen from an API process when `attribo worker` runs it elsewhere."""
+
+    errors = 0
+
+    def __init__(self, log: Log, store: Store) -> None:
+        self._log = log
+        self._store = store
+
+    def start(self) -> None:
+        """Nothing to run here."""
+
+    def stop(self, drain: bool = True) -> None:
+        """Nothing to drain here: the worker drains on its own SIGTERM."""
+
+    def lag_bytes(self) -> int:
+        """How far the store is behind the stream (messages), from the stored offset."""
+        stored = self._store.consumer_offset(CONSUMER)
+        return max(0, self._log.end_offset() - (stored or 0))
 
 
 @dataclass
@@ -29,7 +50,7 @@ class Runtime:
     log: Log
     store: Store
     collector: Collector
-    store_writer: StoreWriter | AttributingWorker
+    store_writer: StoreWriter | AttributingWorker | WorkerElsewhere
     recovered_ids: int = 0
     answers: RemoteAnswers | None = None  # split cluster: installs are answered by the worker
 
@@ -60,11 +81,13 @@ class Runtime:
         return cls(settings, control, log, store, collector, writer, recovered)
 
     @classmethod
-    def open_split(cls, settings: Settings) -> Runtime:
-        """The cluster's API process, owner of the store and the attributing worker.
+    def open_split(cls, settings: Settings, with_worker: bool = True) -> Runtime:
+        """The cluster's API process, with the attributing worker unless `with_worker` is off.
 
         Its collector endpoints behave like an `attribo collector`'s: events are published
         unattributed and the worker, consuming the stream in order, answers installs.
+        Without the worker (a separate `attribo worker` runs it), the store must be a
+        ClickHouse server: chDB files belong to one process.
         """
         if settings.profile != "cluster":
             raise ValueError("the split processes need the cluster profile")
@@ -72,13 +95,16 @@ class Runtime:
         control = open_control(settings)
         log = open_log(settings)
         store = open_store(settings)
-        worker = open_worker(settings, control, log, store)
+        pipeline: AttributingWorker | WorkerElsewhere
+        if with_worker:
+            worker = open_worker(settings, control, log, store)
+            attributor, fraud, pipeline = worker.attributor, worker.fraud, worker
+        else:
+            attributor, fraud, pipeline = LiveAttributor(), None, WorkerElsewhere(log, store)
         warm_up()
-        cache = open_answer_cache(settings)
-        attributor, fraud = worker.attributor, worker.fraud
         collector = Collector(log, open_dedup(settings), attributor, fraud, attributes=False)
-        answers = RemoteAnswers(log, cache, settings.namespace)  # type: ignore[arg-type]
-        return cls(settings, control, log, store, collector, worker, 0, answers)
+        answers = RemoteAnswers(log, open_answer_cache(settings), settings.namespace)  # type: ignore[arg-type]
+        return cls(settings, control, log, store, collector, pipeline, 0, answers)
 
     def close(self) -> None:
         """Write what the log holds into the store, then close everything.

@@ -31,10 +31,10 @@ def serve(settings: Settings, runtime: Runtime | None = None) -> None:
     run_asgi(build_app(runtime), settings, runtime.close)
 
 
-def serve_split_api(settings: Settings) -> None:
+def serve_split_api(settings: Settings, with_worker: bool = True) -> None:
     """`attribo api`: management, reports and the attributing worker (cluster profile)."""
     _logging()
-    runtime = Runtime.open_split(settings)
+    runtime = Runtime.open_split(settings, with_worker)
     logging.getLogger("attribo").info("api and worker for namespace %s", settings.namespace)
     run_asgi(build_app(runtime), settings, runtime.close)
 

@@ -1,0 +1,115 @@
+"""The cluster worker in-process, on the machine's NATS and Redis and a chDB store.
+
+It attributes the stream in order, answers the sender of an install on its reply subject,
+keeps that answer in Redis, makes arrival sequences increase in stream order, and after a
+restart resumes where the store stopped with the index rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+from cluster_services import NATS_URL, REDIS_URL, drop_namespace, service_missing
+
+from attribo.attribution.live import LiveAttributor
+from attribo.events.record import StoredEvent, encode_records
+from attribo.pipeline.store_writer import CONSUMER
+
+pytest.importorskip("chdb", reason="chdb is in the cluster extra")
+pytest.importorskip("nats", reason="nats-py is in the cluster extra")
+
+from attribo.api.runtime import WorkerElsewhere
+from attribo.hotstate.redis_answers import RedisAnswers
+from attribo.log.nats import NatsLog
+from attribo.pipeline.attributing_worker import AttributingWorker
+from attribo.store.clickhouse import ClickHouseStore
+
+T0 = 1_700_000_000_000
+
+
+def _record(event_id: str, kind: str, at_s: int, seq: int, **extra: object) -> StoredEvent:
+    return StoredEvent(
+        app_id="w.app",
+        event_id=event_id,
+        type=kind,
+        event_time=T0 + at_s * 1000,
+        received_at=T0 + at_s * 1000,
+        platform="ios",
+        idfa="IDFA-1",
+        seq=seq,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _worker(log: NatsLog, store: ClickHouseStore, answers: RedisAnswers) -> AttributingWorker:
+    return AttributingWorker(
+        log,
+        store,
+        LiveAttributor(),
+        fraud=None,
+        deep_link_of=lambda link_id: None,
+        send_answers=log.publish_answers,
+        keep_answers=answers.put,
+        idle_ms=0,
+    )
+
+
+def test_worker_answers_in_order_and_resumes(namespace: str, tmp_path: Path) -> None:
+    try:
+        log = NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
+        return
+    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
+    answers = RedisAnswers.from_url(REDIS_URL, namespace, 60_000)
+    received: list[bytes] = []
+    subject = f"{namespace}.answers.test"
+    click = _record("click-1", "click", 0, 500, network="meta", campaign="spring")
+    # Sent later but stamped earlier by another collector's clock: stream order wins.
+    install = _record("install-1", "install", 60, 400)
+
+    worker = _worker(log, store, answers)
+    elsewhere = WorkerElsewhere(log, store)
+
+    async def publish_then_attribute() -> None:
+        await log.subscribe_answers(subject, received.append)
+        await log.append(encode_records([click]))
+        await log.append(encode_records([install]), reply=subject)
+        assert elsewhere.lag_bytes() == 2  # two messages, nothing stored yet
+        worker.start()
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    try:
+        asyncio.run(publish_then_attribute())
+        worker.stop(drain=True)
+        assert len(received) == 1
+        message = msgspec.json.decode(received[0])
+        assert message["event_id"] == "install-1"
+        assert message["answer"]["status"] == "attributed"
+        assert message["answer"]["touch_event_id"] == "click-1"
+        kept = answers.get("w.app", "install-1")
+        assert kept is not None and msgspec.json.decode(kept) == message["answer"]
+        assert elsewhere.lag_bytes() == 0
+        rows = store.query("SELECT event_id, seq FROM events ORDER BY seq", []).to_pylist()
+        assert [r["event_id"] for r in rows] == ["click-1", "install-1"]
+        assert rows[1]["seq"] == rows[0]["seq"] + 1  # made to follow the click it came after
+        assert store.consumer_offset(CONSUMER) == log.end_offset()
+        # A new worker resumes past what is stored, its index rebuilt from the store.
+        from attribo.attribution.restore import restore_live
+
+        again = _worker(log, store, answers)
+        assert again.offset == log.end_offset()
+        restore_live(again.attributor, store, None, 0, ["w.app"])
+        state = again.attributor.install("w.app", "install-1")
+        assert state is not None and state.touch_event_id == "click-1"
+        assert again.step() == 0  # nothing new to take
+    finally:
+        store.close()
+        log.close()
+        drop_namespace(namespace)
