@@ -131,6 +131,7 @@ class RateLimit:
         """Wrap `app`; `control` resolves each new key's role once; `shared` holds the tokens."""
         self._app = app
         self._shared = shared
+        self._take_async = getattr(shared, "take_async", None)
         self._control = control
         self._settings = settings or RateLimitSettings()
         self._keys: dict[str, _Bucket] = {}
@@ -159,6 +160,8 @@ class RateLimit:
             bucket = self._new_bucket(scope, key, digest, now)
         if self._shared is None:
             wait = bucket.take(now)
+        elif self._take_async is not None:  # awaited: the loop serves others meanwhile
+            wait = await self._take_async(bucket.name, bucket.rate, bucket.burst)
         else:  # the local bucket only remembers the budget; the tokens live in the store
             wait = self._shared.take(bucket.name, bucket.rate, bucket.burst)
         if wait:

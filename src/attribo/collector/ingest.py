@@ -104,7 +104,12 @@ class Collector:
         `reply` goes with the records to the worker that attributes them (cluster).
         """
         received = now_ms()
-        fresh = self.dedup.admit(app_id, [e.event_id for e in events], received)
+        ids = [e.event_id for e in events]
+        admit_async = getattr(self.dedup, "admit_async", None)  # shared memory: awaited
+        if admit_async is not None:
+            fresh = await admit_async(app_id, ids, received)
+        else:
+            fresh = self.dedup.admit(app_id, ids, received)
         records = [
             to_record(event, received, signed=signed, link_id=link_id)
             for event, new in zip(events, fresh, strict=True)
@@ -139,9 +144,9 @@ class Collector:
                     await self.log.append(payload)
                 else:  # only the cluster's log carries a reply subject
                     await self.log.append(payload, reply=reply)  # type: ignore[call-arg]
-                confirm = getattr(self.dedup, "confirm", None)
+                confirm = getattr(self.dedup, "confirm_async", None)
                 if confirm is not None:  # a shared memory marks ids durable (RedisDedup)
-                    confirm(app_id, [r.event_id for r in records])
+                    await confirm(app_id, [r.event_id for r in records])
             else:
                 await self.log.flush()
         except BaseException:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from attribo.hotstate.redis_client import key_part, redis_from_url
+from attribo.hotstate.redis_client import AsyncRedis, key_part, redis_from_url
 
 _TAKE = """
 local t = redis.call('TIME')
@@ -42,22 +42,44 @@ return wait
 class RedisTokenBuckets:
     """Named token buckets shared through Redis."""
 
-    def __init__(self, client: Any, namespace: str) -> None:
-        """Use an existing client; keys are `<namespace>:rl:<name>`."""
+    def __init__(self, client: Any, namespace: str, url: str | None = None) -> None:
+        """Use an existing client; keys are `<namespace>:rl:<name>`.
+
+        With `url`, `take_async` awaits an asyncio client.
+        """
         self._redis = client
         self._prefix = f"{namespace}:rl:"
         self._take = client.register_script(_TAKE)
+        self._async = AsyncRedis(url) if url is not None else None
+        self._async_take: Any = None
 
     @classmethod
     def from_url(cls, url: str, namespace: str) -> RedisTokenBuckets:
         """Connect to `redis://…`."""
-        return cls(redis_from_url(url), namespace)
+        return cls(redis_from_url(url), namespace, url)
 
     def take(self, name: str, rate: float, burst: int) -> int:
         """Spend one token of bucket `name`: 0 if there was one, else seconds to wait."""
         if not rate > 0 or burst < 1:
             raise ValueError("rate must be positive and burst at least 1")
         return int(self._take(keys=[self._prefix + key_part(name)], args=[repr(rate), burst]))
+
+    async def take_async(self, name: str, rate: float, burst: int) -> int:
+        """`take`, awaiting Redis instead of blocking the event loop."""
+        if self._async is None:
+            return self.take(name, rate, burst)
+        if not rate > 0 or burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        client = self._async.client()
+        if self._async_take is None or self._async_take.registered_client is not client:
+            self._async_take = client.register_script(_TAKE)
+        keys = [self._prefix + key_part(name)]
+        return int(await self._async_take(keys=keys, args=[repr(rate), burst]))
+
+    async def aclose(self) -> None:
+        """Close the asyncio client of the running loop, if one was made."""
+        if self._async is not None:
+            await self._async.aclose()
 
     def clear(self) -> None:
         """Drop every bucket of the namespace (test clean-up, teardown)."""

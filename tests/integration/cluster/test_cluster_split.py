@@ -230,25 +230,28 @@ def test_standalone_worker_killed_and_restarted(split: Split, tmp_path: Path) ->
         collector.stop()
     lone = _start(ServerProcess(split.data, env=split.env, command=("collector",)), tmp_path)
     worker = _WorkerProcess(split.data, split.env)
-    acked: set[str] = set()
-    lock = threading.Lock()
-    stop, threads = _load(lone.url, key, "s", acked, lock)
-    click = make_event(
-        "crash.app", "click-z", "click", device={"platform": "ios", "idfa": "ZZZZ"},
-        source={"network": "meta", "campaign": "late"}, timestamp=now_ms() - 60_000,
-    )  # fmt: skip
-    auth = {"Authorization": f"Bearer {key}"}
-    assert httpx.post(f"{lone.url}/v1/events", json=click, headers=auth).status_code == 200
-    for _ in range(2):
+    try:
+        acked: set[str] = set()
+        lock = threading.Lock()
+        stop, threads = _load(lone.url, key, "s", acked, lock)
+        click = make_event(
+            "crash.app", "click-z", "click", device={"platform": "ios", "idfa": "ZZZZ"},
+            source={"network": "meta", "campaign": "late"}, timestamp=now_ms() - 60_000,
+        )  # fmt: skip
+        auth = {"Authorization": f"Bearer {key}"}
+        assert httpx.post(f"{lone.url}/v1/events", json=click, headers=auth).status_code == 200
+        for _ in range(2):
+            worker.start()
+            time.sleep(1.5)
+            worker.kill()
         worker.start()
-        time.sleep(1.5)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        assert worker.stop() == 0  # drains the stream into the store
+    finally:
+        lone.kill()
         worker.kill()
-    worker.start()
-    stop.set()
-    for thread in threads:
-        thread.join(60)
-    assert worker.stop() == 0  # drains the stream into the store
-    lone.kill()
     split.api._admin_key = admin
     split.api.start()
     _stored_once(split, acked)
@@ -288,9 +291,9 @@ class _WorkerProcess:
             time.sleep(0.05)
 
     def kill(self) -> None:
-        assert self._process is not None
-        os.killpg(self._process.pid, signal.SIGKILL)
-        self._process.wait()
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
 
     def stop(self) -> int:
         assert self._process is not None

@@ -38,3 +38,27 @@ def test_ids_expire_with_the_window(dedup) -> None:  # type: ignore[no-untyped-d
     dedup.confirm("a", ["x"])
     ttl_ms = dedup._redis.pttl(dedup._key("a", "x"))
     assert 3_500_000 < ttl_ms <= 3_600_000
+
+
+def test_awaited_calls_keep_the_same_contract(dedup) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    async def main() -> list[list[bool]]:
+        first = await dedup.admit_async("a", ["p", "q", "p"], 0)  # a repeat inside the call
+        await dedup.confirm_async("a", ["p", "q"])
+        again = await dedup.admit_async("a", ["p", "r"], 0)
+        await dedup.aclose()
+        return [first, again]
+
+    assert asyncio.run(main()) == [[True, True, False], [False, True]]
+    # The blocking and the awaited calls share one memory; a second loop gets its own client.
+    assert dedup.admit("a", ["q", "r"], 0) == [False, True]
+
+    async def once_more() -> list[bool]:
+        try:
+            return await dedup.admit_async("a", ["r"], 0)
+        finally:
+            await dedup.aclose()
+
+    assert asyncio.run(once_more()) == [True]  # r is pending, not durable
+    assert len(dedup) == 5  # admitted as new: p, q, then r three times (pending each time)

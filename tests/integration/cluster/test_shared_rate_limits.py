@@ -56,6 +56,7 @@ def test_two_processes_share_one_budget(tmp_path: Path, shared) -> None:  # type
                 codes.append(response.status_code)
                 if response.status_code == 429:
                     assert int(response.headers["retry-after"]) == 2
+        await shared.aclose()  # the awaited client belongs to this loop
         return codes
 
     try:
