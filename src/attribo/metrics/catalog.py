@@ -336,9 +336,14 @@ _INSTALL_NETWORK = (
 
 
 def _day(column: str, unit: str) -> str:
+    """The UTC day (week: from Monday; month) of a timestamp, in SQL both stores read.
+
+    Every store session runs in UTC (DuckDB cursors `SET TimeZone = 'UTC'`; ClickHouse
+    columns are `DateTime64(3, 'UTC')`), so a plain cast is the UTC date in both.
+    """
     if unit == "day":
-        return f"CAST(timezone('UTC', {column}) AS DATE)"
-    return f"CAST(date_trunc('{unit}', timezone('UTC', {column})) AS DATE)"
+        return f"CAST({column} AS DATE)"
+    return f"CAST(date_trunc('{unit}', {column}) AS DATE)"
 
 
 def _cost_day(unit: str) -> str:

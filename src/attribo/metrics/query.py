@@ -1,7 +1,7 @@
 """Aggregate reports: a validated request becomes one parameterised SQL query over the store.
 
 Each base the requested metrics need (see `catalog`) is grouped by the requested dimensions
-on its own; the groups are stacked (`UNION ALL BY NAME`) and summed again, so installs by
+on its own; the groups are stacked (`UNION ALL`, by position) and summed again, so installs by
 install date, cohort revenue and retention, touches by touch date and cost by cost date meet
 on the same dimension values.
 
@@ -276,7 +276,12 @@ def _installs_cte(sql: SqlText, request: AggregateRequest, cube: str) -> None:
 
 
 def _base_select(
-    sql: SqlText, base: str, request: AggregateRequest, plan: _Plan, dims: Sequence[str]
+    sql: SqlText,
+    base: str,
+    request: AggregateRequest,
+    plan: _Plan,
+    dims: Sequence[str],
+    stacked: Sequence[Atom],
 ) -> None:
     columns = [f"{_dim_sql(base, name)} AS d{k}" for k, name in enumerate(dims)]
     if dims:
@@ -284,9 +289,12 @@ def _base_select(
     sql.add("SELECT " + "".join(f"{column}, " for column in columns))
     atoms = [atom for atom in plan.atoms.values() if atom.base == base]
     rolled = base in plan.rolled
-    for k, atom in enumerate(atoms):
+    for k, atom in enumerate(stacked):
         sql.add(", " if k else "")
-        sql.add(f"{plan.atom_sql(atom)} AS {atom.name}", *plan.atom_params(atom, request))
+        if atom.base == base:
+            sql.add(f"{plan.atom_sql(atom)} AS {atom.name}", *plan.atom_params(atom, request))
+        else:
+            sql.add(f"NULL AS {atom.name}")
     if base == "touch":
         start, end = date_range(request)
         source = f"rollup_touch_{plan.cube} t WHERE" if rolled else "events t WHERE"
@@ -366,10 +374,13 @@ def build_sql(
     if "install" in bases or "activity" in bases:
         _installs_cte(sql, request, plan.cube if "install" in plan.rolled else "")
     sql.add("u AS (")
+    # Stacked by position (ClickHouse has no BY NAME): every base lists every atom of the
+    # query in one order, NULL for the atoms of other bases.
+    stacked = [atom for atom in plan.atoms.values() if atom.base in bases]
     for k, base in enumerate(bases):
-        sql.add(" UNION ALL BY NAME " if k else "")
+        sql.add(" UNION ALL " if k else "")
         sql.add("(")
-        _base_select(sql, base, request, plan, dims)
+        _base_select(sql, base, request, plan, dims, stacked)
         sql.add(")")
     dim_cols = [f"d{k}" for k in range(len(dims))]
     sums = [

@@ -129,6 +129,31 @@ def test_single_base_reports_are_identical(stores: tuple, metric: str, dimension
     assert same(run_aggregate(house, request, rollups=False), expected)
 
 
+@pytest.mark.parametrize(
+    "metrics",
+    [("installs", "clicks", "conversion_rate"), ("cost", "installs", "cpi"),
+     ("revenue", "cost", "roas", "arpu"), ("sessions", "retention_d1", "installs")],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "dimensions",
+    [(), ("network",), ("install_date",), ("network", "event_date:week"), ("install_date:month",)],
+)
+def test_reports_over_several_bases_and_dates_are_identical(
+    stores: tuple, metrics: tuple, dimensions: tuple
+) -> None:
+    duck, house = stores
+    request = AggregateRequest(
+        app_id="a",
+        metrics=metrics,
+        date_from=date(2025, 6, 15),
+        date_to=date(2025, 7, 10),
+        dimensions=dimensions,
+    )
+    expected = run_aggregate(duck, request, rollups=False)
+    assert expected["rows"]
+    assert same(run_aggregate(house, request, rollups=False), expected)
+
+
 def same(got: object, want: object) -> bool:
     """Equal, floats to 1e-9 relative (the engines add in different orders)."""
     if isinstance(want, float) and isinstance(got, float):
