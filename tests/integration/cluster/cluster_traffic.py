@@ -78,5 +78,5 @@ def report(server: ServerProcess, app_id: str, metric: str) -> dict:
     return response.json()
 
 
-# Reports over one base; several bases in one query need `UNION ALL BY NAME` (README).
-REPORTED = ("installs", "clicks", "impressions", "revenue", "cost", "cpm")
+# Reports over one base, then over several (conversion_rate: installs over clicks).
+REPORTED = ("installs", "clicks", "impressions", "revenue", "cost", "cpm", "conversion_rate")
