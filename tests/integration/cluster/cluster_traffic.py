@@ -80,3 +80,31 @@ def report(server: ServerProcess, app_id: str, metric: str) -> dict:
 
 # Reports over one base, then over several (conversion_rate: installs over clicks).
 REPORTED = ("installs", "clicks", "impressions", "revenue", "cost", "cpm", "conversion_rate")
+
+
+def send_batches(  # type: ignore[no-untyped-def]
+    url: str, key: str, prefix: str, acked: set[str], lock, stop, tries: int = 1
+) -> None:
+    """Send batches of `crash.app` events until stopped; remember what was acknowledged.
+
+    A request that fails is sent again up to `tries` times in all (a killed collector: the
+    retry reaches another); with one try, the first failure ends the sender (the server died).
+    """
+    sent = 0
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
+        while not stop.is_set():
+            batch = [make_event("crash.app", f"{prefix}-{sent + i}") for i in range(100)]
+            sent += len(batch)
+            for _ in range(tries):
+                try:
+                    response = client.post(f"{url}/v1/events/batch", json={"events": batch})
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+                    continue
+                if response.status_code == 200:
+                    with lock:
+                        acked.update(e["event_id"] for e in batch)
+                break
+            else:
+                if tries == 1:
+                    return

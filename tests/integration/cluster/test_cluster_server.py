@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cluster_services import cluster_env, drop_namespace, service_missing
-from cluster_traffic import REPORTED, attributions, report, send, traffic
+from cluster_traffic import REPORTED, attributions, report, send, send_batches, traffic
 
 from attribo.bench.server import ServerProcess
 from helpers import export, make_event
@@ -78,22 +78,6 @@ def test_cluster_and_embedded_agree_on_the_same_traffic(
         assert embedded.stop() == 0
 
 
-def _sender(url: str, key: str, prefix: str, acked: set[str], lock, stop) -> None:  # type: ignore[no-untyped-def]
-    """Send batches until stopped or the server dies; remember what was acknowledged."""
-    sent = 0
-    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
-        while not stop.is_set():
-            batch = [make_event("crash.app", f"{prefix}-{sent + i}") for i in range(100)]
-            sent += len(batch)
-            try:
-                response = client.post(f"{url}/v1/events/batch", json={"events": batch})
-            except httpx.HTTPError:
-                return  # killed mid-request: never acknowledged
-            if response.status_code == 200:
-                with lock:
-                    acked.update(e["event_id"] for e in batch)
-
-
 @pytest.mark.slow
 def test_sigkill_mid_stream_loses_nothing_acknowledged(cluster_server: ServerProcess) -> None:
     rng = random.Random(8)
@@ -104,7 +88,7 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(cluster_server: ServerPro
         stop = threading.Event()
         threads = [
             threading.Thread(
-                target=_sender,
+                target=send_batches,
                 args=(cluster_server.url, app["ingest_key"], f"c{cycle}t{n}", acked, lock, stop),
             )
             for n in range(3)

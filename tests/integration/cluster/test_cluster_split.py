@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cluster_services import cluster_env, drop_namespace, service_missing
-from cluster_traffic import REPORTED, attributions, report, send, traffic
+from cluster_traffic import REPORTED, attributions, report, send, send_batches, traffic
 
 from attribo.bench.server import ServerProcess, free_port
 from helpers import export, make_event, now_ms, wait_stored
@@ -135,29 +135,10 @@ def test_split_and_embedded_agree_on_the_same_traffic(split: Split, tmp_path: Pa
         assert embedded.stop() == 0
 
 
-def _sender(url: str, key: str, prefix: str, acked: set[str], lock, stop) -> None:  # type: ignore[no-untyped-def]
-    """Send batches until stopped, retrying what failed; remember what was acknowledged."""
-    sent = 0
-    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=10) as client:
-        while not stop.is_set():
-            batch = [make_event("crash.app", f"{prefix}-{sent + i}") for i in range(100)]
-            sent += len(batch)
-            for _ in range(20):  # a killed collector: the retry reaches the other one
-                try:
-                    response = client.post(f"{url}/v1/events/batch", json={"events": batch})
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-                    continue
-                if response.status_code == 200:
-                    with lock:
-                        acked.update(e["event_id"] for e in batch)
-                    break
-
-
 def _load(url: str, key: str, tag: str, acked: set[str], lock) -> tuple[threading.Event, list]:  # type: ignore[no-untyped-def]
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_sender, args=(url, key, f"{tag}t{n}", acked, lock, stop))
+        threading.Thread(target=send_batches, args=(url, key, f"{tag}t{n}", acked, lock, stop, 20))
         for n in range(3)
     ]
     for thread in threads:
