@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,9 @@ from attribo.control.models import ApiKey, App, Link, utcnow
 from attribo.control.postbacks import PostbackRepository
 
 STORE_KEYS = ("ios", "android")
+# How long a resolved key is trusted without asking the database again: the longest a key
+# revoked in one process keeps working in another (a hit saves a query per request).
+KEY_CACHE_S = 30.0
 APP_ID_MAX = 64
 _LINK_ID_BYTES = 7  # token_urlsafe(7) is 10 characters, 56 random bits
 _LINK_ID_ATTEMPTS = 5
@@ -132,7 +136,10 @@ class ControlPlane:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._lock = threading.Lock()
-        self._keys: dict[str, KeyInfo] = {}
+        # Resolved keys with when they were looked up: another process (the cluster's API) may
+        # revoke one, so a hit is trusted for `key_cache_s` only.
+        self._keys: dict[str, tuple[KeyInfo, float]] = {}
+        self.key_cache_s = KEY_CACHE_S
         self._links: dict[str, LinkInfo] = {}
         self._revocations = 0  # bumped by revoke_key so in-flight lookups do not re-cache
         self.postbacks = PostbackRepository(self._sessions)
@@ -230,8 +237,8 @@ class ControlPlane:
         """Return what `key` grants, or None if it is unknown or revoked; hits are cached."""
         digest = hash_key(key)
         cached = self._keys.get(digest)
-        if cached is not None:
-            return cached
+        if cached is not None and time.monotonic() - cached[1] < self.key_cache_s:
+            return cached[0]
         with self._lock:
             generation = self._revocations
         with self._session() as session:
@@ -245,7 +252,7 @@ class ControlPlane:
         info = KeyInfo(role=row.role, app_id=row.app_id)
         with self._lock:
             if generation == self._revocations:  # no revocation raced with this lookup
-                self._keys[digest] = info
+                self._keys[digest] = (info, time.monotonic())
         return info
 
     def revoke_key(self, key: str) -> bool:

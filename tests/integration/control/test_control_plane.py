@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC
@@ -130,6 +131,19 @@ def test_revocation_through_one_instance_is_seen_by_a_fresh_one(backend: Backend
     key = first.create_key("admin", None)
     assert first.revoke_key(key)
     assert backend.open().resolve_key(key) is None
+
+
+def test_a_key_revoked_by_another_process_stops_working_once_its_cache_expires(
+    backend: Backend,
+) -> None:
+    collector, api = backend.open(), backend.open()  # two processes of one deployment
+    key = api.create_key("admin", None)
+    collector.key_cache_s = 0.2
+    assert collector.resolve_key(key) is not None  # cached from now on
+    assert api.revoke_key(key)
+    assert collector.resolve_key(key) is not None  # still trusted from the cache
+    time.sleep(0.25)
+    assert collector.resolve_key(key) is None  # asked the database again
 
 
 def test_key_created_by_another_instance_is_seen(backend: Backend) -> None:
