@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 
+from attribo.api.serve import configure_logging
 from attribo.config import Settings
 
 _log = logging.getLogger("attribo")
@@ -76,9 +77,7 @@ class _Child:
 
 def serve_cluster(settings: Settings, collectors: int = 1) -> None:
     """Run and supervise the API and `collectors` collectors until SIGTERM/SIGINT."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp
 
 from attribo.api.app import rate_limits
 from attribo.api.ratelimit import RateLimit
-from attribo.api.serve import run_asgi
+from attribo.api.serve import configure_logging, run_asgi
 from attribo.backends import (
     open_answer_cache,
     open_control,
@@ -186,8 +186,6 @@ async def _pipeline_health(client: httpx.AsyncClient) -> dict[str, object]:
 
 def serve_collector(settings: Settings, api_url: str | None) -> None:
     """Run one collector process on the settings' port (shared with its siblings)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     process = CollectorProcess.open(settings)
     run_asgi(build_collector_app(process, api_url), settings, process.close, reuse_port=True)

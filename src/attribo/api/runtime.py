@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from attribo.attribution.live import LiveAttributor
 from attribo.attribution.restore import restore_live
-from attribo.attribution.settings import settings_from_mapping
+from attribo.attribution.settings import AttributionSettings, settings_from_mapping
 from attribo.backends import open_answer_cache, open_control, open_dedup, open_log, open_store
 from attribo.collector.answers import RemoteAnswers
 from attribo.collector.dedup import DedupIndex, rebuild_dedup
@@ -18,6 +19,9 @@ from attribo.log.base import Log
 from attribo.pipeline.attributing_worker import AttributingWorker
 from attribo.pipeline.store_writer import CONSUMER, StoreWriter
 from attribo.store.base import Store
+
+if TYPE_CHECKING:  # the fraud extra is optional
+    from attribo.fraud.gate import FraudGate
 
 
 class WorkerElsewhere:
@@ -66,17 +70,9 @@ class Runtime:
         recovered = 0  # shared (Redis) ids outlive the process; process memory is rebuilt
         if isinstance(dedup, DedupIndex):
             recovered = rebuild_dedup(dedup, store, log, writer.offset, now_ms())
-        apps = control.list_apps()
-        attributor = LiveAttributor(
-            {a.app_id: settings_from_mapping(a.settings.get("attribution", {})) for a in apps}
-        )
-        restore_live(attributor, store, log, writer.offset, [a.app_id for a in apps])
+        attributor, fraud, app_ids = _live_attribution(settings, control)
+        restore_live(attributor, store, log, writer.offset, app_ids)
         warm_up()
-        fraud = None
-        if settings.fraud_live:  # rules; a trained model also needs the fraud extra
-            from attribo.fraud.gate import FraudGate
-
-            fraud = FraudGate.from_models(settings.data_dir / "fraud-models")
         collector = Collector(log, dedup, attributor, fraud)
         return cls(settings, control, log, store, collector, writer, recovered)
 
@@ -121,29 +117,17 @@ def open_worker(
     settings: Settings, control: ControlPlane, log: Log, store: Store
 ) -> AttributingWorker:
     """The cluster's attributing worker, its live index rebuilt from the store."""
-    apps = control.list_apps()
-    attributor = LiveAttributor(
-        {a.app_id: settings_from_mapping(a.settings.get("attribution", {})) for a in apps}
-    )
-    restore_live(attributor, store, None, 0, [a.app_id for a in apps])
-    fraud = None
-    if settings.fraud_live:  # rules; a trained model also needs the fraud extra
-        from attribo.fraud.gate import FraudGate
-
-        fraud = FraudGate.from_models(settings.data_dir / "fraud-models")
+    attributor, fraud, app_ids = _live_attribution(settings, control)
+    restore_live(attributor, store, None, 0, app_ids)
+    if fraud is not None:
         attributor.judge = fraud.judge
     cache = open_answer_cache(settings)
-
-    def deep_link_of(link_id: str) -> str | None:
-        link = control.get_link(link_id)
-        return link.deep_link if link is not None else None
-
     return AttributingWorker(
         log,
         store,
         attributor,
         fraud=fraud,
-        deep_link_of=deep_link_of,
+        deep_link_of=control.deep_link,
         send_answers=log.publish_answers,  # type: ignore[attr-defined]
         keep_answers=cache.put,
         max_events=settings.pipeline_max_events,
@@ -153,7 +137,26 @@ def open_worker(
 
 def refresh_attribution_settings(control: ControlPlane, attributor: LiveAttributor) -> None:
     """Take every app's attribution settings from the control plane (set by another process)."""
-    for app in control.list_apps():
-        attributor.set_settings(
-            app.app_id, settings_from_mapping(app.settings.get("attribution", {}))
-        )
+    for app_id, settings in _app_attribution_settings(control).items():
+        attributor.set_settings(app_id, settings)
+
+
+def _app_attribution_settings(control: ControlPlane) -> dict[str, AttributionSettings]:
+    return {
+        app.app_id: settings_from_mapping(app.settings.get("attribution", {}))
+        for app in control.list_apps()
+    }
+
+
+def _live_attribution(
+    settings: Settings, control: ControlPlane
+) -> tuple[LiveAttributor, FraudGate | None, list[str]]:
+    """An empty live index with every app's settings, the live fraud gate if enabled, and
+    the app ids (whose stored events restore the index)."""
+    by_app = _app_attribution_settings(control)
+    fraud = None
+    if settings.fraud_live:  # rules; a trained model also needs the fraud extra
+        from attribo.fraud.gate import FraudGate
+
+        fraud = FraudGate.from_models(settings.data_dir / "fraud-models")
+    return LiveAttributor(dict(by_app)), fraud, list(by_app)

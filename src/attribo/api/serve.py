@@ -21,7 +21,7 @@ def serve(settings: Settings, runtime: Runtime | None = None) -> None:
     `runtime`, if given, is an already opened runtime (the demo prepares its apps first);
     it is closed on the way out either way.
     """
-    _logging()
+    configure_logging()
     runtime = runtime or Runtime.open(settings)
     logging.getLogger("attribo").info(
         "data in %s; %d recent event ids remembered for dedup",
@@ -33,7 +33,7 @@ def serve(settings: Settings, runtime: Runtime | None = None) -> None:
 
 def serve_split_api(settings: Settings, with_worker: bool = True) -> None:
     """`attribo api`: management, reports and the attributing worker (cluster profile)."""
-    _logging()
+    configure_logging()
     runtime = Runtime.open_split(settings, with_worker)
     logging.getLogger("attribo").info("api and worker for namespace %s", settings.namespace)
     run_asgi(build_app(runtime), settings, runtime.close)
@@ -50,7 +50,7 @@ def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
     from attribo.api.runtime import open_worker, refresh_attribution_settings
     from attribo.backends import open_control, open_log, open_store
 
-    _logging()
+    configure_logging()
     if settings.profile != "cluster":
         raise ValueError("attribo worker runs in the cluster profile (--profile cluster)")
     stop = threading.Event()  # a SIGTERM while opening still ends in a clean drain
@@ -75,7 +75,8 @@ def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
         control.close()
 
 
-def _logging() -> None:
+def configure_logging() -> None:
+    """Log lines with time, level and logger on stderr, for every server command."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from attribo.bench.loadgen import DEVICE_SLOT, ID_SLOT, LoadResult, build_requests, run_load
-from attribo.bench.server import free_port, http_json
+from attribo.bench.server import create_key, free_port, http_json
 from attribo.bench.traffic import encode_batches, encode_singles, make_events
 from attribo.config import Settings
 
@@ -157,16 +157,6 @@ def start_baseline(tmpdir: Path, port: int = 0) -> ServerHandle:
     return handle
 
 
-def _admin_key(data_dir: list[str]) -> str:
-    created = subprocess.run(
-        [sys.executable, "-m", "attribo", "keys", "create", "--role", "admin", *data_dir],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    return created.stdout.decode().strip()
-
-
 def start_attribo(tmpdir: Path, port: int = 0, collectors: int = 1) -> ServerHandle:
     """Our server (`attribo serve`) with a fresh data dir, an admin key and a bench app.
 
@@ -175,7 +165,7 @@ def start_attribo(tmpdir: Path, port: int = 0, collectors: int = 1) -> ServerHan
     tmpdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     data_dir = ["--data-dir", str(tmpdir)]
-    admin_key = _admin_key(data_dir)
+    admin_key = create_key(tmpdir, "admin")
     cmd = [sys.executable, "-m", "attribo", "serve", "--host", HOST, "--port", str(port)]
     if collectors != 1:
         cmd += ["--collectors", str(collectors)]

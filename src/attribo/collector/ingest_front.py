@@ -175,7 +175,7 @@ class IngestFront:
         if result.type in ("install", "open"):
             record = records[0] if records else to_record(result, now_ms())
             answer["attribution"] = live_answer(
-                collector.attributor, record, bool(records), self._deep_link_of
+                collector.attributor, record, bool(records), self._ctx.control.deep_link
             )
         return 200, answer
 
@@ -197,10 +197,6 @@ class IngestFront:
             answers.cancel(app_id, event.event_id, future)
             attribution = await answers.repeat(app_id, event.event_id)
         return {"accepted": accepted, "duplicates": duplicates, "attribution": attribution}
-
-    def _deep_link_of(self, link_id: str) -> str | None:
-        link = self._ctx.control.get_link(link_id)
-        return link.deep_link if link is not None else None
 
     async def _batch(self, app_id: str, headers: _Headers, body: bytes) -> Answer:
         result = decode_batch(body, now_ms(), self._max_future_ms)

@@ -321,6 +321,11 @@ class ControlPlane:
         self._links[link_id] = info
         return info
 
+    def deep_link(self, link_id: str) -> str | None:
+        """The deep link of a tracking link, if it has one (what an install answer carries)."""
+        link = self.get_link(link_id)
+        return link.deep_link if link is not None else None
+
 
 def _key_row(key: str, role: str, app_id: str | None) -> ApiKey:
     """Build the stored form of a key: its hash and a short display prefix, never the key."""
