@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from attribo.hotstate.redis_answers import RedisAnswers
     from attribo.hotstate.redis_buckets import RedisTokenBuckets
     from attribo.hotstate.redis_dedup import RedisDedup
+    from attribo.hotstate.redis_leases import RedisPartitionLeases
     from attribo.store.clickhouse_costs import ClickHouseCostSink
     from attribo.store.clickhouse_skan import ClickHouseSkanSink
     from attribo.store.costs import CostSink
@@ -39,7 +40,12 @@ def open_log(settings: Settings) -> Log:
     if settings.profile == "cluster":
         from attribo.log.nats import NatsLog
 
-        return NatsLog(settings.nats_url, settings.namespace, replicas=settings.nats_replicas)
+        return NatsLog(
+            settings.nats_url,
+            settings.namespace,
+            replicas=settings.nats_replicas,
+            partitions=settings.partitions,
+        )
     from attribo.log.local import LocalLog
 
     return LocalLog(settings.data_dir / "log", settings.log_segment_bytes, settings.log_fsync)
@@ -110,6 +116,25 @@ def open_answer_cache(settings: Settings) -> RedisAnswers:
 
     window_ms = max(1, settings.dedup_window_hours * 3_600_000)
     return RedisAnswers.from_url(settings.redis_url, settings.namespace, window_ms)
+
+
+def open_partition_leases(settings: Settings, partitions: int) -> RedisPartitionLeases:
+    """Which partitions of the stream this worker attributes (Redis leases, cluster).
+
+    A chDB store lives in the worker's own process, so that worker takes every partition
+    (a second one waits for them); with a ClickHouse server, workers share them out.
+    """
+    import hashlib
+    import socket
+
+    from attribo.hotstate.redis_leases import RedisPartitionLeases
+
+    greedy = not settings.clickhouse_url.startswith(("http://", "https://"))
+    place = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:12]
+    worker_id = settings.worker_id or f"{socket.gethostname()}:{place}"
+    return RedisPartitionLeases.from_url(
+        settings.redis_url, settings.namespace, partitions, greedy=greedy, worker_id=worker_id
+    )
 
 
 def open_rate_buckets(settings: Settings) -> RedisTokenBuckets | None:

@@ -76,6 +76,20 @@ class Settings:
     nats_replicas: int = field(
         default=1, metadata={"help": "cluster: replicas of the event stream (3 in production)"}
     )
+    partitions: int = field(
+        default=8,
+        metadata={
+            "help": "cluster: partitions of a new event stream, by app; the most workers that"
+            " share the attribution (an existing stream keeps its count)"
+        },
+    )
+    worker_id: str = field(
+        default="",
+        metadata={
+            "help": "cluster: this worker's lease holder name, unique among live workers and"
+            " kept across restarts (empty: host name and data directory)"
+        },
+    )
     postgres_url: str = field(
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         metadata={"help": "cluster: control-plane database (schema = namespace)"},

@@ -8,16 +8,23 @@ from typing import TYPE_CHECKING
 from attribo.attribution.live import LiveAttributor
 from attribo.attribution.restore import restore_live
 from attribo.attribution.settings import AttributionSettings, settings_from_mapping
-from attribo.backends import open_answer_cache, open_control, open_dedup, open_log, open_store
+from attribo.backends import (
+    open_answer_cache,
+    open_control,
+    open_dedup,
+    open_log,
+    open_partition_leases,
+    open_store,
+)
 from attribo.collector.answers import RemoteAnswers
 from attribo.collector.dedup import DedupIndex, rebuild_dedup
 from attribo.collector.enrich import warm_up
 from attribo.collector.ingest import Collector, now_ms
 from attribo.config import Settings
 from attribo.control import ControlPlane
-from attribo.log.base import Log
-from attribo.pipeline.attributing_worker import AttributingWorker
-from attribo.pipeline.store_writer import CONSUMER, StoreWriter
+from attribo.log.base import Log, PartitionedLog
+from attribo.pipeline.attributing_worker import AttributingWorker, consumer_name
+from attribo.pipeline.store_writer import StoreWriter
 from attribo.store.base import Store
 
 if TYPE_CHECKING:  # the fraud extra is optional
@@ -25,11 +32,11 @@ if TYPE_CHECKING:  # the fraud extra is optional
 
 
 class WorkerElsewhere:
-    """The pipeline as seen from an API process when `attribo worker` runs it elsewhere."""
+    """The pipeline as seen from an API process when `attribo worker`s run it elsewhere."""
 
     errors = 0
 
-    def __init__(self, log: Log, store: Store) -> None:
+    def __init__(self, log: PartitionedLog, store: Store) -> None:
         self._log = log
         self._store = store
 
@@ -40,9 +47,12 @@ class WorkerElsewhere:
         """Nothing to drain here: the worker drains on its own SIGTERM."""
 
     def lag_bytes(self) -> int:
-        """How far the store is behind the stream (messages), from the stored offset."""
-        stored = self._store.consumer_offset(CONSUMER)
-        return max(0, self._log.end_offset() - (stored or 0))
+        """How far the store is behind the stream (messages), from the stored offsets."""
+        lag = 0
+        for partition, end in self._log.partition_ends().items():
+            stored = self._store.consumer_offset(consumer_name(partition))
+            lag += max(0, end - (stored or 0))
+        return lag
 
 
 @dataclass
@@ -96,7 +106,8 @@ class Runtime:
             worker = open_worker(settings, control, log, store)
             attributor, fraud, pipeline = worker.attributor, worker.fraud, worker
         else:
-            attributor, fraud, pipeline = LiveAttributor(), None, WorkerElsewhere(log, store)
+            attributor, fraud = LiveAttributor(), None
+            pipeline = WorkerElsewhere(log, store)  # type: ignore[arg-type]
         warm_up()
         collector = Collector(log, open_dedup(settings), attributor, fraud, attributes=False)
         answers = RemoteAnswers(log, open_answer_cache(settings), settings.namespace)  # type: ignore[arg-type]
@@ -116,20 +127,22 @@ class Runtime:
 def open_worker(
     settings: Settings, control: ControlPlane, log: Log, store: Store
 ) -> AttributingWorker:
-    """The cluster's attributing worker, its live index rebuilt from the store."""
-    attributor, fraud, app_ids = _live_attribution(settings, control)
-    restore_live(attributor, store, None, 0, app_ids)
+    """The cluster's attributing worker on the partitions it can lease; it rebuilds their
+    live index from the store as it takes them."""
+    attributor, fraud, _ = _live_attribution(settings, control)
     if fraud is not None:
         attributor.judge = fraud.judge
     cache = open_answer_cache(settings)
+    partitions = open_partition_leases(settings, log.partitions)  # type: ignore[attr-defined]
     return AttributingWorker(
-        log,
+        log,  # type: ignore[arg-type]
         store,
         attributor,
         fraud=fraud,
         deep_link_of=control.deep_link,
         send_answers=log.publish_answers,  # type: ignore[attr-defined]
         keep_answers=cache.put,
+        partitions=partitions,
         max_events=settings.pipeline_max_events,
         idle_ms=settings.pipeline_idle_ms,
     )

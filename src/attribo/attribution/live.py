@@ -84,6 +84,14 @@ class LiveAttributor:
         """The app's settings (defaults unless configured)."""
         return self._settings_for.get(app_id, self._default)
 
+    def app_ids(self) -> list[str]:
+        """The apps with an index here."""
+        return list(self._apps)
+
+    def forget(self, app_id: str) -> None:
+        """Drop an app's index (another worker attributes it now); its settings stay."""
+        self._apps.pop(app_id, None)
+
     def observe(self, records: Iterable[StoredEvent]) -> list[Decision | None]:
         """Process records in arrival order: index touches, decide installs, stamp events.
 

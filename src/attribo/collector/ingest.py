@@ -141,9 +141,9 @@ class Collector:
             if records:
                 payload = encode_records(records)
                 if reply is None:
-                    await self.log.append(payload)
+                    await self.log.append(payload, app_id)
                 else:  # only the cluster's log carries a reply subject
-                    await self.log.append(payload, reply=reply)  # type: ignore[call-arg]
+                    await self.log.append(payload, app_id, reply=reply)  # type: ignore[call-arg]
                 confirm = getattr(self.dedup, "confirm_async", None)
                 if confirm is not None:  # a shared memory marks ids durable (RedisDedup)
                     await confirm(app_id, [r.event_id for r in records])

@@ -56,6 +56,10 @@ class FraudGate:
             )
         return found
 
+    def forget(self, app_id: str) -> None:
+        """Drop an app's running statistics (another worker screens it now)."""
+        self.contexts.pop(app_id, None)
+
     def screen(self, records: Iterable[StoredEvent]) -> None:
         """Before attribution: count the touches, mark the ones no network may be paid for."""
         for record in records:

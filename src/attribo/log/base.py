@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from typing import NamedTuple, Protocol
 
 
@@ -24,8 +26,12 @@ class LogEntry(NamedTuple):
 class Log(Protocol):
     """Append-only log: a payload is acknowledged only once it is durable."""
 
-    async def append(self, payload: bytes) -> int:
-        """Append one payload; returns once it is durable, with the offset past it."""
+    async def append(self, payload: bytes, key: str = "") -> int:
+        """Append one payload; returns once it is durable, with the offset past it.
+
+        Payloads of one `key` (the app id) stay in order with each other; a partitioned log
+        routes by it.
+        """
         ...
 
     async def flush(self) -> None:
@@ -47,3 +53,37 @@ class Log(Protocol):
     def close(self) -> None:
         """Flush, stop background work and release files."""
         ...
+
+
+class PartitionedLog(Log, Protocol):
+    """A log split by key into partitions, each read on its own (the cluster's stream)."""
+
+    partitions: int
+
+    def read_partitions(
+        self, offsets: Mapping[int, int], max_bytes: int
+    ) -> dict[int, list[LogEntry]]:
+        """Each given partition's entries after its offset; partitions with none are left out."""
+        ...
+
+    def partition_ends(self) -> dict[int, int]:
+        """Each partition's offset past its last entry (0 for one that never had any)."""
+        ...
+
+    def trim(self, before: int, partition: int | None = None) -> int:
+        """Record progress up to `before` on a partition's reader (None: the whole log)."""
+        ...
+
+    def release_partition(self, partition: int) -> None:
+        """Forget a partition's read position (another reader holds it now)."""
+        ...
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition of a key (an app id): the same in every process and release.
+
+    A keyed hash, not CRC-32: CRC is linear, so ids that differ in one character (`app1`,
+    `app2`, ...) can all land in the same few partitions.
+    """
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % partitions

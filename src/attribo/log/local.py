@@ -98,8 +98,9 @@ class LocalLog:
         self._writer.start()
 
     # -- writing -------------------------------------------------------------------------
-    async def append(self, payload: bytes) -> int:
-        """Append one payload; returns the offset past it once it is on disk."""
+    async def append(self, payload: bytes, key: str = "") -> int:
+        """Append one payload; returns the offset past it once it is on disk (one partition:
+        the key does not matter)."""
         if len(payload) > _MAX_RECORD:
             raise ValueError("log record too large")
         return await self._enqueue(payload)

@@ -10,7 +10,13 @@ nats-py is asyncio-only while `read` is called from plain threads (the store wri
 `append` from whatever loop the caller runs (uvicorn's, or `asyncio.run` in tests), so the
 client lives on one private event-loop thread and every call is handed to it.
 
-Reads go through a durable pull consumer (`AckPolicy.ALL`). The store keeps its offset with
+Partitions: a payload goes to subject `<namespace>.events.<p>`, p a stable hash of its key
+(the app id) modulo the stream's partition count, which is fixed when the stream is created
+and kept in its description. Attributing workers each hold some partitions and read each with
+a durable consumer filtered on its subject, so every app (and so every device of it) is
+attributed by one worker at a time, in stream order; `read` sees every partition.
+
+Reads go through durable pull consumers (`AckPolicy.ALL`). The store keeps its offset with
 the events and writes idempotently, so the store, not the consumer, is the source of truth: when
 a read asks for another position than the consumer's, the consumer is recreated there. `trim`
 acknowledges up to an offset, which records the pipeline's progress on the server (lag is
@@ -25,7 +31,8 @@ import contextlib
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 try:
@@ -37,7 +44,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the NATS event log needs nats-py: pip install 'attribo[cluster]'") from exc
 
-from attribo.log.base import LogEntry, LogFailed
+from attribo.log.base import LogEntry, LogFailed, partition_of
 
 T = TypeVar("T")
 
@@ -46,6 +53,7 @@ _ACK_WAIT_S = 600.0  # the store writer acks after its transaction; leave it tim
 _PUBLISH_ATTEMPTS = 3
 _HEADER_ROOM = 4096
 REPLY_HEADER = "Attribo-Reply"  # where a collector waits for the worker's live answers
+_PARTITIONS_TAG = "partitions="
 
 
 def stream_name(namespace: str) -> str:
@@ -53,9 +61,22 @@ def stream_name(namespace: str) -> str:
     return f"{namespace}_events".upper()
 
 
-def subject_name(namespace: str) -> str:
-    """The subject collectors publish a namespace's events to."""
-    return f"{namespace}.events"
+def subject_name(namespace: str, partition: int | None = None) -> str:
+    """The subject of one partition of a namespace's events (None: all of them)."""
+    return f"{namespace}.events.{'*' if partition is None else partition}"
+
+
+@dataclass
+class _Cursor:
+    """One durable consumer's read position; only touched on the client's loop thread."""
+
+    consumer: str
+    subject: str  # the consumer's filter
+    position: int = -1  # offset the consumer resumes after; -1: no consumer yet
+    sub: Any = None  # JetStreamContext.PullSubscription once created
+    buffer: deque[Msg] = field(default_factory=deque)
+    unacked: deque[Msg] = field(default_factory=deque)
+    drained_at: int = -1  # the subject's message count when a read last found nothing new
 
 
 class NatsLog:
@@ -68,31 +89,31 @@ class NatsLog:
         *,
         consumer: str = "store",
         replicas: int = 1,
+        partitions: int = 1,
         max_age_s: float = 7 * 86_400,
         connect_timeout_s: float = 5.0,
     ) -> None:
-        """Connect and create the stream if missing (an existing stream keeps its settings)."""
+        """Connect and create the stream if missing (an existing stream keeps its settings,
+        its partition count included)."""
+        self._namespace = namespace
         self._stream = stream_name(namespace)
-        self._subject = subject_name(namespace)
-        self._consumer = f"{namespace}_{consumer}"
+        self._consumer_prefix = f"{namespace}_{consumer}"
+        self.partitions = max(1, partitions)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="attribo-nats-log", daemon=True
         )
         self._thread.start()
         self._closed = False
-        self._pending: list[tuple[bytes, str | None, asyncio.Future[int]]] = []
+        self._pending: list[tuple[bytes, str, str | None, asyncio.Future[int]]] = []
         self._pending_lock = threading.Lock()
         self._inflight: set[asyncio.Future[int]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        # Cursor state, only touched on the loop thread.
-        self._position = -1  # offset the consumer resumes after; -1: no consumer yet
-        self._sub: JetStreamContext.PullSubscription | None = None
-        self._buffer: deque[Msg] = deque()
-        self._unacked: deque[Msg] = deque()
+        self._all = _Cursor(self._consumer_prefix, subject_name(namespace))  # every partition
+        self._cursors: dict[int, _Cursor] = {}
         try:
             self._nc, self._js = self._call(self._connect(url, connect_timeout_s))
-            self._call(self._ensure_stream(replicas, max_age_s))
+            self.partitions = self._call(self._ensure_stream(replicas, max_age_s))
         except BaseException:
             self._stop_loop()
             raise
@@ -110,14 +131,16 @@ class NatsLog:
         )
         return nc, nc.jetstream()
 
-    async def _ensure_stream(self, replicas: int, max_age_s: float) -> None:
+    async def _ensure_stream(self, replicas: int, max_age_s: float) -> int:
+        """Create the stream if missing; returns its partition count."""
         try:
-            await self._js.stream_info(self._stream)
+            info = await self._js.stream_info(self._stream)
         except NotFoundError:
             await self._js.add_stream(
                 api.StreamConfig(
                     name=self._stream,
-                    subjects=[self._subject],
+                    description=f"attribo events; {_PARTITIONS_TAG}{self.partitions}",
+                    subjects=[subject_name(self._namespace)],
                     retention=api.RetentionPolicy.LIMITS,
                     storage=api.StorageType.FILE,
                     num_replicas=replicas,
@@ -125,10 +148,15 @@ class NatsLog:
                     duplicate_window=120.0,
                 )
             )
+            return self.partitions
+        description = info.config.description or ""
+        _, _, count = description.partition(_PARTITIONS_TAG)
+        return int(count) if count.isdigit() else 1
 
     # -- writing -------------------------------------------------------------------------
-    async def append(self, payload: bytes, reply: str | None = None) -> int:
-        """Publish one payload; returns its sequence once JetStream has acknowledged it.
+    async def append(self, payload: bytes, key: str = "", reply: str | None = None) -> int:
+        """Publish one payload to its key's partition; returns its sequence once JetStream has
+        acknowledged it.
 
         Appends are handed to the client's loop in groups (one thread hop per group, not per
         append: a hop each cost more than the publish under load) and settled per caller loop.
@@ -137,8 +165,9 @@ class NatsLog:
         if self._closed:
             raise LogFailed("log is closed")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        subject = subject_name(self._namespace, partition_of(key, self.partitions))
         with self._pending_lock:
-            self._pending.append((payload, reply, future))
+            self._pending.append((payload, subject, reply, future))
             self._inflight.add(future)
             first = len(self._pending) == 1
         if first:
@@ -159,14 +188,14 @@ class NatsLog:
             task.add_done_callback(self._tasks.discard)
 
     async def _publish_group(
-        self, group: list[tuple[bytes, str | None, asyncio.Future[int]]]
+        self, group: list[tuple[bytes, str, str | None, asyncio.Future[int]]]
     ) -> None:
         results = await asyncio.gather(
-            *(self._publish(payload, reply) for payload, reply, _ in group),
+            *(self._publish(payload, subject, reply) for payload, subject, reply, _ in group),
             return_exceptions=True,
         )
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], object]]] = {}
-        for (_, _, future), result in zip(group, results, strict=True):
+        for (*_, future), result in zip(group, results, strict=True):
             if isinstance(result, BaseException) and not isinstance(result, LogFailed):
                 result = LogFailed(f"publishing to JetStream failed: {result!r}")
             by_loop.setdefault(future.get_loop(), []).append((future, result))
@@ -174,7 +203,7 @@ class NatsLog:
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
                 loop.call_soon_threadsafe(_settle, settled)
 
-    async def _publish(self, payload: bytes, reply: str | None = None) -> int:
+    async def _publish(self, payload: bytes, subject: str, reply: str | None) -> int:
         """Publish, in line-aligned parts if the payload exceeds the server's message limit.
 
         A part carries a `Nats-Msg-Id`, so a publish retried after a lost ack is stored once.
@@ -187,7 +216,7 @@ class NatsLog:
             for attempt in range(_PUBLISH_ATTEMPTS):
                 try:
                     ack = await self._js.publish(
-                        self._subject, part, timeout=5.0, stream=self._stream, headers=headers
+                        subject, part, timeout=5.0, stream=self._stream, headers=headers
                     )
                     break
                 except (nats.errors.TimeoutError, nats.js.errors.NoStreamResponseError) as exc:
@@ -206,82 +235,154 @@ class NatsLog:
 
     # -- reading -------------------------------------------------------------------------
     def read(self, offset: int, max_bytes: int) -> list[LogEntry]:
-        """Entries after `offset`, at least one if any, about `max_bytes` in all."""
-        return self._call(self._read(offset, max_bytes))
+        """Entries of every partition after `offset`, at least one if any, about `max_bytes`."""
+        return self._call(self._read(self._all, offset, max_bytes))
 
-    async def _read(self, offset: int, max_bytes: int) -> list[LogEntry]:
+    def read_partitions(
+        self, offsets: Mapping[int, int], max_bytes: int
+    ) -> dict[int, list[LogEntry]]:
+        """Each given partition's entries after its offset (about `max_bytes` in all).
+
+        One thread hop, one look at the stream's per-subject counts, and concurrent reads of
+        only the partitions whose count moved since they were last found drained.
+        """
+        return self._call(self._read_partitions(dict(offsets), max_bytes))
+
+    async def _read_partitions(
+        self, offsets: dict[int, int], max_bytes: int
+    ) -> dict[int, list[LogEntry]]:
+        info = await self._js.stream_info(self._stream, subjects_filter=self._all.subject)
+        counts = info.state.subjects or {}
+        busy: dict[int, tuple[_Cursor, int]] = {}
+        for partition, offset in offsets.items():
+            cursor = self._cursor(partition)
+            count = counts.get(cursor.subject, 0)
+            if cursor.position == offset and not cursor.buffer and cursor.drained_at == count:
+                continue  # nothing was added to this subject since it was last drained
+            busy[partition] = (cursor, count)
+        share = max(1, max_bytes // max(1, len(busy)))
+        reads = await asyncio.gather(
+            *(self._read(cursor, offsets[p], share) for p, (cursor, _) in busy.items())
+        )
+        found: dict[int, list[LogEntry]] = {}
+        for (partition, (cursor, count)), entries in zip(busy.items(), reads, strict=True):
+            if entries:
+                found[partition] = entries
+                cursor.drained_at = -1
+            elif not cursor.buffer:
+                cursor.drained_at = count
+        return found
+
+    def _cursor(self, partition: int) -> _Cursor:
+        cursor = self._cursors.get(partition)
+        if cursor is None:
+            cursor = self._cursors[partition] = _Cursor(
+                f"{self._consumer_prefix}_p{partition}", subject_name(self._namespace, partition)
+            )
+        return cursor
+
+    async def _read(self, cursor: _Cursor, offset: int, max_bytes: int) -> list[LogEntry]:
         try:
-            if offset != self._position:
-                await self._seek(offset)
-            if not self._buffer:
-                last = (await self._js.stream_info(self._stream)).state.last_seq
-                if last > offset:
-                    await self._fill(min(last - offset, _FETCH_MAX))
+            if offset != cursor.position:
+                await self._seek(cursor, offset)
+            if not cursor.buffer:
+                info = await self._js.consumer_info(self._stream, cursor.consumer)
+                if info.num_pending:
+                    await self._fill(cursor, min(info.num_pending, _FETCH_MAX))
         except Exception:
-            self._position = -1  # the consumer may be gone (server restart): recreate it
+            cursor.position = -1  # the consumer may be gone (server restart): recreate it
             raise
         entries: list[LogEntry] = []
         budget = max_bytes
-        while self._buffer and (budget > 0 or not entries):
-            msg = self._buffer.popleft()
+        while cursor.buffer and (budget > 0 or not entries):
+            msg = cursor.buffer.popleft()
             seq = msg.metadata.sequence.stream
             reply = msg.headers.get(REPLY_HEADER) if msg.headers else None
             entries.append(LogEntry(seq, msg.data, reply))
-            self._unacked.append(msg)
+            cursor.unacked.append(msg)
             budget -= len(msg.data) + 8
-            self._position = seq
+            cursor.position = seq
         return entries
 
-    async def _fill(self, want: int) -> None:
+    async def _fill(self, cursor: _Cursor, want: int) -> None:
         """Pull up to `want` messages known to exist; redeliveries of handed-out ones drop."""
-        if self._sub is None:
+        if cursor.sub is None:
             raise LogFailed("no consumer to read from")
         try:
-            msgs = await self._sub.fetch(want, timeout=2.0)
+            msgs = await cursor.sub.fetch(want, timeout=2.0)
         except nats.errors.TimeoutError:
-            self._position = -1  # messages exist but none came: start over on the next read
+            cursor.position = -1  # messages exist but none came: start over on the next read
             return
         for msg in msgs:
-            if msg.metadata.sequence.stream > self._position:
-                self._buffer.append(msg)
+            if msg.metadata.sequence.stream > cursor.position:
+                cursor.buffer.append(msg)
 
-    async def _seek(self, offset: int) -> None:
+    async def _seek(self, cursor: _Cursor, offset: int) -> None:
         """(Re)create the durable consumer so that it delivers from `offset + 1`."""
-        if self._sub is not None:
+        if cursor.sub is not None:
             with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-            self._sub = None
+                await cursor.sub.unsubscribe()
+            cursor.sub = None
         with contextlib.suppress(NotFoundError):
-            await self._js.delete_consumer(self._stream, self._consumer)
-        self._buffer.clear()
-        self._unacked.clear()
+            await self._js.delete_consumer(self._stream, cursor.consumer)
+        cursor.buffer.clear()
+        cursor.unacked.clear()
         config = api.ConsumerConfig(
-            durable_name=self._consumer,
+            durable_name=cursor.consumer,
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=offset + 1,
             ack_policy=api.AckPolicy.ALL,
             ack_wait=_ACK_WAIT_S,
             max_ack_pending=1_000_000,
             max_deliver=-1,
+            filter_subject=cursor.subject,
         )
-        self._sub = await self._js.pull_subscribe(
-            self._subject, durable=self._consumer, stream=self._stream, config=config
+        cursor.sub = await self._js.pull_subscribe(
+            cursor.subject, durable=cursor.consumer, stream=self._stream, config=config
         )
-        self._position = offset
+        cursor.position = offset
 
-    def trim(self, before: int) -> int:
-        """Acknowledge every entry up to `before` on the durable consumer; returns how many."""
-        return self._call(self._ack_until(before))
+    def trim(self, before: int, partition: int | None = None) -> int:
+        """Acknowledge every entry up to `before` on a durable consumer; returns how many."""
+        cursor = self._all if partition is None else self._cursor(partition)
+        return self._call(self._ack_until(cursor, before))
 
-    async def _ack_until(self, before: int) -> int:
+    async def _ack_until(self, cursor: _Cursor, before: int) -> int:
         last: Msg | None = None
         count = 0
-        while self._unacked and self._unacked[0].metadata.sequence.stream <= before:
-            last = self._unacked.popleft()
+        while cursor.unacked and cursor.unacked[0].metadata.sequence.stream <= before:
+            last = cursor.unacked.popleft()
             count += 1
         if last is not None:
             await last.ack_sync(timeout=5.0)  # AckPolicy.ALL: covers everything before it
         return count
+
+    def partition_ends(self) -> dict[int, int]:
+        """Each partition's last sequence (0 for a partition that never had a message)."""
+        return self._call(self._partition_ends())
+
+    async def _partition_ends(self) -> dict[int, int]:
+        async def last(partition: int) -> int:
+            try:
+                msg = await self._js.get_last_msg(
+                    self._stream, subject_name(self._namespace, partition)
+                )
+            except NotFoundError:
+                return 0
+            return int(msg.seq or 0)
+
+        ends = await asyncio.gather(*(last(p) for p in range(self.partitions)))
+        return dict(enumerate(ends))
+
+    def release_partition(self, partition: int) -> None:
+        """Forget a partition's read position (another worker holds it now)."""
+        self._call(self._release(partition))
+
+    async def _release(self, partition: int) -> None:
+        cursor = self._cursors.pop(partition, None)
+        if cursor is not None and cursor.sub is not None:
+            with contextlib.suppress(Exception):
+                await cursor.sub.unsubscribe()
 
     def publish_answers(self, answers: list[tuple[str, bytes]]) -> None:
         """Send (subject, payload) messages on plain NATS: live answers to waiting collectors.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +24,10 @@ class Store(Protocol):
 
     def write_events(self, batch: pa.Table, consumer: str, log_offset: int) -> int:
         """Store events not stored yet and the consumer's offset, atomically; returns new rows."""
+        ...
+
+    def write_events_at(self, batch: pa.Table, offsets: Mapping[str, int]) -> int:
+        """As `write_events`, moving several consumers at once (one per log partition)."""
         ...
 
     def consumer_offset(self, consumer: str) -> int | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -106,24 +106,35 @@ class ClickHouseStore:
 
     def write_events(self, batch: pa.Table, consumer: str, log_offset: int) -> int:
         """Insert the batch's new events, then move the consumer's offset."""
+        return self.write_events_at(batch, {consumer: log_offset})
+
+    def write_events_at(self, batch: pa.Table, offsets: Mapping[str, int]) -> int:
+        """Insert the batch's new events (one insert), then move every consumer's offset.
+
+        The insert's dedup token names the offsets and the keys, so a retry of the same write
+        (after a lost answer) is dropped by the server instead of stored twice.
+        """
         fresh = self._new_rows(batch)
+        where = ",".join(f"{name}:{offset}" for name, offset in sorted(offsets.items()))
         if fresh.num_rows:
             digest = hashlib.sha256()
             for column in ("app_id", "event_id"):
                 for value in fresh.column(column).to_pylist():
                     digest.update(value.encode() + b"\0")
-            token = f"{consumer}:{log_offset}:{digest.hexdigest()[:32]}"
-            self._client.insert_arrow(f"{self._db}.events", fresh, token)
+            self._client.insert_arrow(
+                f"{self._db}.events", fresh, f"{where}:{digest.hexdigest()[:32]}"
+            )
+        version = time.time_ns()
         self._client.insert_arrow(
             f"{self._db}.consumer_offsets",
             pa.table(
                 {
-                    "consumer": pa.array([consumer], pa.string()),
-                    "log_offset": pa.array([log_offset], pa.int64()),
-                    "version": pa.array([time.time_ns()], pa.uint64()),
+                    "consumer": pa.array(list(offsets), pa.string()),
+                    "log_offset": pa.array(list(offsets.values()), pa.int64()),
+                    "version": pa.array([version] * len(offsets), pa.uint64()),
                 }
             ),
-            f"offset:{consumer}:{log_offset}:{time.time_ns()}",
+            f"offset:{where}:{version}",
         )
         return fresh.num_rows
 

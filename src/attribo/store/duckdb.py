@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ class DuckDBStore:
 
     def write_events(self, batch: pa.Table, consumer: str, log_offset: int) -> int:
         """Insert new events and move the consumer's offset in one transaction."""
+        return self.write_events_at(batch, {consumer: log_offset})
+
+    def write_events_at(self, batch: pa.Table, offsets: Mapping[str, int]) -> int:
+        """Insert new events and move every given consumer's offset in one transaction."""
         with self._write_lock:
             conn = self._conn
             conn.execute("BEGIN TRANSACTION")
@@ -78,8 +82,9 @@ class DuckDBStore:
                         ") i ANTI JOIN events e ON e.app_id = i.app_id AND e.event_id = i.event_id"
                     ).fetchone()
                     inserted = int(row[0]) if row else 0
-                conn.execute(
-                    "INSERT OR REPLACE INTO consumer_offsets VALUES (?, ?)", [consumer, log_offset]
+                conn.executemany(
+                    "INSERT OR REPLACE INTO consumer_offsets VALUES (?, ?)",
+                    [[name, offset] for name, offset in offsets.items()],
                 )
                 conn.execute("COMMIT")
             except BaseException:

@@ -17,7 +17,7 @@ from cluster_services import NATS_URL, REDIS_URL, drop_namespace, service_missin
 
 from attribo.attribution.live import LiveAttributor
 from attribo.events.record import StoredEvent, encode_records
-from attribo.pipeline.store_writer import CONSUMER
+from attribo.log.base import partition_of
 
 pytest.importorskip("chdb", reason="chdb is in the cluster extra")
 pytest.importorskip("nats", reason="nats-py is in the cluster extra")
@@ -25,7 +25,7 @@ pytest.importorskip("nats", reason="nats-py is in the cluster extra")
 from attribo.api.runtime import WorkerElsewhere
 from attribo.hotstate.redis_answers import RedisAnswers
 from attribo.log.nats import NatsLog
-from attribo.pipeline.attributing_worker import AttributingWorker
+from attribo.pipeline.attributing_worker import AttributingWorker, consumer_name
 from attribo.store.clickhouse import ClickHouseStore
 
 T0 = 1_700_000_000_000
@@ -77,8 +77,8 @@ def test_worker_answers_in_order_and_resumes(namespace: str, tmp_path: Path) -> 
 
     async def publish_then_attribute() -> None:
         await log.subscribe_answers(subject, received.append)
-        await log.append(encode_records([click]))
-        await log.append(encode_records([install]), reply=subject)
+        await log.append(encode_records([click]), "w.app")
+        await log.append(encode_records([install]), "w.app", reply=subject)
         assert elsewhere.lag_bytes() == 2  # two messages, nothing stored yet
         worker.start()
         deadline = time.monotonic() + 10
@@ -99,13 +99,11 @@ def test_worker_answers_in_order_and_resumes(namespace: str, tmp_path: Path) -> 
         rows = store.query("SELECT event_id, seq FROM events ORDER BY seq", []).to_pylist()
         assert [r["event_id"] for r in rows] == ["click-1", "install-1"]
         assert rows[1]["seq"] == rows[0]["seq"] + 1  # made to follow the click it came after
-        assert store.consumer_offset(CONSUMER) == log.end_offset()
+        partition = partition_of("w.app", log.partitions)
+        assert store.consumer_offset(consumer_name(partition)) == log.end_offset()
         # A new worker resumes past what is stored, its index rebuilt from the store.
-        from attribo.attribution.restore import restore_live
-
         again = _worker(log, store, answers)
-        assert again.offset == log.end_offset()
-        restore_live(again.attributor, store, None, 0, ["w.app"])
+        assert again.held[partition].offset == log.end_offset()
         state = again.attributor.install("w.app", "install-1")
         assert state is not None and state.touch_event_id == "click-1"
         assert again.step() == 0  # nothing new to take

@@ -22,7 +22,7 @@ def log(namespace: str) -> Iterator[nats_log.NatsLog]:
 
 
 def consumer_info(log: nats_log.NatsLog):  # type: ignore[no-untyped-def]
-    return log._call(log._js.consumer_info(log._stream, log._consumer))
+    return log._call(log._js.consumer_info(log._stream, log._all.consumer))
 
 
 def test_trim_acknowledges_progress_on_the_durable_consumer(log: nats_log.NatsLog) -> None:
@@ -34,7 +34,7 @@ def test_trim_acknowledges_progress_on_the_durable_consumer(log: nats_log.NatsLo
     assert [e.payload for e in entries] == [f"p{i}".encode() for i in range(10)]
     assert log.trim(offsets[3]) == 4
     info = consumer_info(log)
-    assert info.config.durable_name == log._consumer
+    assert info.config.durable_name == log._all.consumer
     assert info.ack_floor.stream_seq == offsets[3]
     assert log.trim(offsets[-1]) == 6
     assert consumer_info(log).ack_floor.stream_seq == offsets[-1]
@@ -82,7 +82,7 @@ def test_reading_recovers_when_the_consumer_disappears(log: nats_log.NatsLog) ->
     end = asyncio.run(write(5))
     assert len(log.read(0, 1 << 20)) == 5
     # As after a server restart with memory storage, or an operator deleting it.
-    log._call(log._js.delete_consumer(log._stream, log._consumer))
+    log._call(log._js.delete_consumer(log._stream, log._all.consumer))
     asyncio.run(log.append(b"after"))
     got: list[bytes] = []
     for _ in range(3):  # the store writer retries failed reads from the same offset
@@ -93,3 +93,49 @@ def test_reading_recovers_when_the_consumer_disappears(log: nats_log.NatsLog) ->
         if got:
             break
     assert got == [b"after"]
+
+
+def test_partitions_keep_each_keys_order_and_are_read_apart(namespace: str) -> None:
+    try:
+        log = nats_log.NatsLog(NATS_URL, namespace, partitions=4, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS JetStream not reachable at {NATS_URL}: {exc!r}")
+        return
+    keys = [f"app{i}" for i in range(12)]
+    by_partition: dict[int, list[bytes]] = {}
+    for key in keys:
+        by_partition.setdefault(nats_log.partition_of(key, 4), [])
+    assert len(by_partition) > 1, "the keys should spread over partitions"
+
+    async def write() -> None:
+        for n in range(5):
+            for key in keys:
+                payload = f"{key}/{n}".encode()
+                await log.append(payload, key)
+                by_partition[nats_log.partition_of(key, 4)].append(payload)
+
+    try:
+        asyncio.run(write())
+        # A reopened stream keeps the count it was made with, whatever is asked now.
+        again = nats_log.NatsLog(NATS_URL, namespace, partitions=16, connect_timeout_s=2.0)
+        assert again.partitions == 4
+        again.close()
+        ends = log.partition_ends()
+        assert set(ends) == {0, 1, 2, 3}
+        assert max(ends.values()) == log.end_offset() == 60
+        offsets = dict.fromkeys(by_partition, 0)
+        got: dict[int, list[bytes]] = {p: [] for p in by_partition}
+        while read := log.read_partitions(offsets, 1 << 20):
+            for partition, entries in read.items():
+                got[partition] += [e.payload for e in entries]
+                offsets[partition] = entries[-1].next_offset
+        assert got == by_partition  # each partition alone, in append order
+        assert offsets == {p: ends[p] for p in by_partition}
+        assert log.read_partitions(offsets, 1 << 20) == {}  # drained: nothing more
+        asyncio.run(log.append(b"late", keys[0]))
+        late = log.read_partitions(offsets, 1 << 20)
+        assert list(late) == [nats_log.partition_of(keys[0], 4)]
+        assert [e.payload for e in late[nats_log.partition_of(keys[0], 4)]] == [b"late"]
+        assert len(log.read(0, 1 << 20)) == 61  # the whole stream, every partition
+    finally:
+        log.destroy()
