@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 
 from attribo.control import ControlPlane
@@ -107,3 +108,38 @@ class PostbackFeed:
                 await self._dispatcher.submit(app_id, kind, fields)
         except Exception:  # a bad record must not stop the feed
             _log.exception("postback submit failed for %s %s", app_id, kind)
+
+
+class BackgroundPostbacks:
+    """The feed and its dispatcher on an event loop of their own thread.
+
+    For a process that serves no HTTP (`attribo worker`): every worker hands its own
+    attributed records over, so postbacks go out whichever worker holds the app's partition.
+    Deliveries are claimed row by row in the control database, so dispatchers in several
+    processes (`attribo api` too) share the queue without sending one twice.
+    """
+
+    def __init__(self, control: ControlPlane) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._feed = PostbackFeed(control, PostbackDispatcher(control))
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="attribo-postbacks", daemon=True
+        )
+
+    def start(self, timeout_s: float = 30) -> None:
+        """Run the loop and start delivering (what the control database has pending too)."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._feed.start(), self._loop).result(timeout_s)
+
+    def offer(self, records: list[StoredEvent]) -> None:
+        """Queue attributed records from any thread (never blocks)."""
+        self._loop.call_soon_threadsafe(self._feed.offer, records)
+
+    def close(self, timeout_s: float = 60) -> None:
+        """Hand over what is queued, let attempts under way finish, stop the loop."""
+        try:
+            asyncio.run_coroutine_threadsafe(self._feed.close(), self._loop).result(timeout_s)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout_s)
+            self._loop.close()

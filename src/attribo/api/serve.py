@@ -42,11 +42,13 @@ def serve_split_api(settings: Settings, with_worker: bool = True) -> None:
 def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
     """`attribo worker`: the attributing pipeline alone, until SIGTERM/SIGINT, then drain.
 
-    It owns the store; app settings changed through `attribo api` are picked up every
+    It attributes the partitions it leases, writes them to the store and sends their
+    outgoing postbacks; app settings changed through `attribo api` are picked up every
     `refresh_s` seconds.
     """
     import threading
 
+    from attribo.api.postback_feed import BackgroundPostbacks
     from attribo.api.runtime import open_worker, refresh_attribution_settings
     from attribo.backends import open_control, open_log, open_store
 
@@ -60,6 +62,9 @@ def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
     control, log = open_control(settings), open_log(settings)
     store = open_store(settings)
     worker = open_worker(settings, control, log, store)
+    postbacks = BackgroundPostbacks(control)
+    postbacks.start()
+    worker.on_attributed = postbacks.offer
     worker.start()
     logging.getLogger("attribo").info("worker for namespace %s started", settings.namespace)
     try:
@@ -70,6 +75,7 @@ def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
                 logging.getLogger("attribo").exception("could not refresh app settings")
     finally:
         worker.stop(drain=True)
+        postbacks.close()
         log.close()
         store.close()
         control.close()

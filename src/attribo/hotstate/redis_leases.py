@@ -13,8 +13,9 @@ partitions back at once instead of waiting for their leases to expire. Two live 
 never share an id.
 
 A worker only trusts a lease for `ttl_ms` minus a margin since it last renewed it on its own
-clock, and stops working on a partition it can no longer vouch for: a paused process may
-find its partition taken over, but never writes it after the new holder began.
+clock, and starts no write on a partition it can no longer vouch for: a paused process may
+find its partition taken over, and a write already under way when it was lost lands events
+the store's (app_id, event_id) dedup folds into the new holder's.
 """
 
 from __future__ import annotations

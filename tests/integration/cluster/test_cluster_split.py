@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -243,6 +245,69 @@ def test_standalone_worker_killed_and_restarted(split: Split, tmp_path: Path) ->
     )  # fmt: skip
     answer = httpx.post(f"{split.api.url}/v1/events", json=install, headers=auth).json()
     assert answer["attribution"]["touch_event_id"] == "click-z", answer
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_standalone_worker_sends_postbacks(split: Split, tmp_path: Path) -> None:
+    """Postbacks leave from whichever worker attributes the install, not only `attribo api`."""
+    _Recorder.seen = []
+    network = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=network.serve_forever, daemon=True).start()
+    admin = split.api.admin_key()
+    key = split.api.create_app("pb.app")["ingest_key"]
+    settings = {"allow_private_postbacks": True}
+    auth = {"Authorization": f"Bearer {admin}"}
+    put = httpx.put(f"{split.api.url}/v1/apps/pb.app/settings", json=settings, headers=auth)
+    assert put.status_code == 200, put.text
+    template = {
+        "app_id": "pb.app",
+        "network": "meta",
+        "event": "install",
+        "url": f"http://127.0.0.1:{network.server_port}/pb?id={{event_id}}&c={{campaign}}",
+    }
+    created = httpx.post(f"{split.api.url}/v1/postbacks", json=template, headers=auth)
+    assert created.status_code == 201, created.text
+    assert split.api.stop() == 0  # the worker process alone attributes from here
+    for collector in split.collectors:
+        collector.stop()
+    lone = _start(ServerProcess(split.data, env=split.env, command=("collector",)), tmp_path)
+    worker = _WorkerProcess(split.data, split.env)
+    ingest = {"Authorization": f"Bearer {key}"}
+    try:
+        worker.start()
+        device = {"platform": "ios", "idfa": "PB-1"}
+        click = make_event(
+            "pb.app", "pb-click", "click", device=device,
+            source={"network": "meta", "campaign": "winter"}, timestamp=now_ms() - 60_000,
+        )  # fmt: skip
+        organic = make_event("pb.app", "pb-organic", device={"platform": "ios", "idfa": "PB-2"})
+        install = make_event("pb.app", "pb-install", device=device, timestamp=now_ms() - 1000)
+        for event in (click, organic, install):
+            sent = httpx.post(f"{lone.url}/v1/events", json=event, headers=ingest)
+            assert sent.status_code == 200, sent.text
+        deadline = time.monotonic() + 20
+        while not _Recorder.seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the organic install must not be posted back
+        assert _Recorder.seen == ["/pb?id=pb-install&c=winter"]
+        assert worker.stop() == 0
+    finally:
+        lone.kill()
+        worker.kill()
+        network.shutdown()
+        network.server_close()
 
 
 class _WorkerProcess:
