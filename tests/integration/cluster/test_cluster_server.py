@@ -1,8 +1,8 @@
 """`attribo serve --profile cluster` end to end on the machine's NATS, PostgreSQL and Redis.
 
-The same traffic through an embedded and a cluster server gives the same attributions and
-reports; a server killed with SIGKILL mid-stream loses no acknowledged event and stores none
-twice.
+The same traffic, hand-made and simulated, through an embedded and a cluster server gives the
+same attributions and reports; a server killed with SIGKILL mid-stream loses no acknowledged
+event and stores none twice.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,9 @@ from cluster_services import cluster_env, drop_namespace, service_missing
 from cluster_traffic import REPORTED, attributions, report, send, send_batches, traffic
 
 from attribo.bench.server import ServerProcess
+from attribo.demo import send_costs
+from attribo.sim import SimRun, load_params
+from attribo.sim.send import send_batches as send_sim_batches
 from helpers import export, make_event
 
 pytest.importorskip("chdb", reason="chdb is in the cluster extra")
@@ -74,6 +78,61 @@ def test_cluster_and_embedded_agree_on_the_same_traffic(
             expected_report = report(embedded, "same.app", metric)
             assert expected_report["rows"], metric
             assert report(cluster_server, "same.app", metric) == expected_report
+    finally:
+        assert embedded.stop() == 0
+
+
+SIM_APPS = ("sim.a", "sim.b")
+SIM_METRICS = (
+    "installs,clicks,impressions,revenue,cost,cpi,roas,sessions,retention_d1,conversion_rate"
+)
+
+
+def test_simulated_traffic_gives_the_same_attributions_and_reports(
+    cluster_server: ServerProcess, tmp_path: Path
+) -> None:
+    """A simulated week (two apps, fraud, spend) through both profiles gives the same answers."""
+    params = load_params(installs=300, days=6, seed=23, app_ids=SIM_APPS, start=date(2026, 11, 2))
+    embedded = ServerProcess(tmp_path / "embedded").start()
+    try:
+        with SimRun(params) as run:
+            batches = list(run.event_batches())
+            costs = run.cost_rows()
+        sent = {}
+        for server in (embedded, cluster_server):
+            made = {app: server.create_app(app) for app in SIM_APPS}
+            sent[server] = send_sim_batches(
+                batches,
+                server.url,
+                {app: made[app]["ingest_key"] for app in SIM_APPS},
+                {app: made[app]["signing_secret"] for app in SIM_APPS},
+            )
+            send_costs(server.url, server.admin_key(), costs)
+        assert sent[embedded].accepted > 2_000 and not sent[embedded].errors
+        assert sent[cluster_server] == sent[embedded]
+        for app in SIM_APPS:
+            expected = attributions(embedded, app)
+            assert sum(r["status"] == "attributed" for r in expected) > 50, app
+            assert attributions(cluster_server, app) == expected, app
+            query = {
+                "app_id": app,
+                "metrics": SIM_METRICS,
+                "dimensions": "network,campaign",
+                "from": "2026-11-02",
+                "to": "2026-11-07",
+            }
+            reports = [
+                httpx.get(
+                    f"{server.url}/v1/reports/aggregate",
+                    params=query,
+                    headers={"Authorization": f"Bearer {server.admin_key()}"},
+                    timeout=60,
+                )
+                for server in (embedded, cluster_server)
+            ]
+            assert all(r.status_code == 200 for r in reports), [r.text for r in reports]
+            assert len(reports[0].json()["rows"]) > 3, app
+            assert reports[1].json() == reports[0].json(), app
     finally:
         assert embedded.stop() == 0
 

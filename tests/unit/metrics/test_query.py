@@ -89,3 +89,15 @@ def test_platform_breakdown_leaves_the_cost_base_out() -> None:
     assert "FROM costs" not in sql and "CAST(NULL AS DOUBLE) AS s_cost" in sql
     only_cost = _request(metrics=("cost",), filters={"site": ("s1",)})
     assert build_sql(only_cost, costs_table=True) is None
+
+
+def test_values_differing_only_in_the_engines_summation_order_read_the_same() -> None:
+    from attribo.metrics.query import _value
+
+    revenue, roas, installs = METRICS["revenue"], METRICS["roas"], METRICS["installs"]
+    parts = [2.69, 16.95, 15.28, 5.1, 9.91]
+    forward, backward = sum(parts), sum(reversed(parts))
+    assert forward != backward  # the float sums really differ
+    assert _value(revenue, forward) == _value(revenue, backward) == 49.93
+    assert _value(roas, 1 / 3) != _value(roas, 1 / 3 + 1e-9)  # a real difference survives
+    assert _value(revenue, None) is None and _value(installs, 7.0) == 7
