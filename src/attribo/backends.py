@@ -57,7 +57,7 @@ def open_store(settings: Settings) -> Store:
         from attribo.store.clickhouse import ClickHouseStore
 
         url = settings.clickhouse_url or f"chdb://{(settings.data_dir / 'clickhouse').resolve()}"
-        return ClickHouseStore.from_url(url, settings.namespace)
+        return ClickHouseStore.from_url(url, settings.namespace, settings.clickhouse_cluster)
     from attribo.store.duckdb import DuckDBStore
 
     return DuckDBStore(settings.data_dir / "events.duckdb", settings.store_threads)
@@ -170,6 +170,8 @@ def drop_namespace(settings: Settings) -> None:
         from attribo.store.clickhouse import ClickHouseStore
 
         with contextlib.suppress(Exception):
-            store = ClickHouseStore.from_url(settings.clickhouse_url, settings.namespace)
+            store = ClickHouseStore.from_url(
+                settings.clickhouse_url, settings.namespace, settings.clickhouse_cluster
+            )
             store.drop()
             store.close()

@@ -102,6 +102,13 @@ class Settings:
         default="",
         metadata={"help": "cluster: http(s)://server or chdb:///path (empty: chDB in data_dir)"},
     )
+    clickhouse_cluster: str = field(
+        default="",
+        metadata={
+            "help": "cluster: a sharded ClickHouse cluster (remote_servers name): replicated"
+            " tables per shard, Distributed tables by app (empty: one server)"
+        },
+    )
     fraud_live: bool = field(
         default=False,
         metadata={"help": "block fraud before crediting (a trained model needs the fraud extra)"},

@@ -22,6 +22,7 @@ import pyarrow as pa
 from pyarrow import compute as pc
 
 from attribo.store.base import EventQuery
+from attribo.store.clickhouse_layout import Layout
 from attribo.store.clickhouse_sql import (
     DUCKDB_COMPAT_FUNCTIONS,
     TIME_COLUMNS,
@@ -66,33 +67,43 @@ class ClickHouseClient(Protocol):
 class ClickHouseStore:
     """Events in a ClickHouse database named after the namespace."""
 
-    def __init__(self, client: ClickHouseClient, database: str = "attribo") -> None:
-        """Create the database and tables if they are missing."""
+    def __init__(
+        self, client: ClickHouseClient, database: str = "attribo", cluster: str = ""
+    ) -> None:
+        """Create the database and tables if they are missing (on every server of `cluster`)."""
         self._client = client
         self._db = database
-        client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-        client.command(events_ddl(database))
-        client.command(offsets_ddl(database))
-        for statement in DUCKDB_COMPAT_FUNCTIONS:
+        self.layout = Layout(database, cluster)
+        client.command(self.layout.create_database())
+        for statement in (*events_ddl(self.layout), *offsets_ddl(self.layout)):
             client.command(statement)
+        for name, definition in DUCKDB_COMPAT_FUNCTIONS:
+            client.command(self.layout.create_function(name, definition))
         client.use_database(database)
 
     @classmethod
-    def from_url(cls, url: str, database: str = "attribo") -> ClickHouseStore:
-        """`chdb:///absolute/path` (in-process) or `http(s)://host:port` (a server)."""
+    def from_url(cls, url: str, database: str = "attribo", cluster: str = "") -> ClickHouseStore:
+        """`chdb:///absolute/path` (in-process) or `http(s)://host:port` (a server).
+
+        `cluster` names a sharded cluster of the server's `remote_servers` (see
+        `clickhouse_layout`); it needs a server.
+        """
         parts = urlsplit(url)
         client: ClickHouseClient
+        layout = Layout(database, cluster)
         if parts.scheme == "chdb":
+            if cluster:
+                raise ValueError("clickhouse_cluster needs a ClickHouse server (http(s)://…)")
             from attribo.store.clickhouse_chdb import ChdbClient
 
             client = ChdbClient(parts.path)
         elif parts.scheme in ("http", "https"):
             from attribo.store.clickhouse_http import HttpClient
 
-            client = HttpClient(url)
+            client = HttpClient(url, layout.query_settings)
         else:
             raise ValueError(f"clickhouse_url must be chdb:///path or http(s)://…, not {url!r}")
-        return cls(client, database)
+        return cls(client, database, cluster)
 
     @property
     def client(self) -> ClickHouseClient:
@@ -235,7 +246,7 @@ class ClickHouseStore:
 
     def drop(self) -> None:
         """Drop the database and everything in it (test clean-up, namespace teardown)."""
-        self._client.command(f"DROP DATABASE IF EXISTS {self._db}")
+        self._client.command(self.layout.drop_database())
 
     def close(self) -> None:
         """Release the client."""

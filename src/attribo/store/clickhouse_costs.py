@@ -41,13 +41,18 @@ class ClickHouseCostSink:
         self._db = store.database
         self._lock = threading.Lock()
         columns = ", ".join(f"`{c}` {_TYPES.get(c, 'String')}" for c in COLUMNS)
-        self._client.command(
-            f"CREATE TABLE IF NOT EXISTS {self._db}.cost_versions ({columns}, version UInt64)"
-            f" ENGINE = ReplacingMergeTree(version) ORDER BY ({_KEYS})"
+        layout = store.layout
+        tables = layout.create_table(
+            "cost_versions",
+            f"{columns}, version UInt64",
+            "ReplacingMergeTree",
+            _KEYS,
+            version="version",
         )
+        for statement in tables:
+            self._client.command(statement)
         self._client.command(
-            f"CREATE VIEW IF NOT EXISTS {self._db}.costs AS"
-            f" SELECT {_COLUMNS} FROM {self._db}.cost_versions FINAL"
+            layout.create_view("costs", f"SELECT {_COLUMNS} FROM {self._db}.cost_versions FINAL")
         )
 
     def upsert(self, rows: Sequence[CostRow]) -> tuple[int, int]:

@@ -24,9 +24,11 @@ _CH_TYPES = {pa.string(): "String", pa.int64(): "Int64"}
 class HttpClient:
     """A clickhouse-connect client built from `http(s)://user:password@host:port`."""
 
-    def __init__(self, url: str) -> None:
-        """Connect (clickhouse-connect pings the server)."""
-        self._client = clickhouse_connect.get_client(dsn=url, settings=DUCKDB_COMPAT_SETTINGS)
+    def __init__(self, url: str, settings: dict[str, int | str] | None = None) -> None:
+        """Connect (clickhouse-connect pings the server); `settings` go with every query."""
+        self._client = clickhouse_connect.get_client(
+            dsn=url, settings={**DUCKDB_COMPAT_SETTINGS, **(settings or {})}
+        )
 
     def command(self, sql: str) -> None:
         """Run a statement that returns nothing."""

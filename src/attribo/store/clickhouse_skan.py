@@ -55,10 +55,11 @@ class ClickHouseSkanSink:
         self._table = f"{store.database}.skan_postbacks"
         self._lock = threading.Lock()
         columns = ", ".join(f"`{c}` {_type(c)[0]}" for c in SKAN_COLUMNS)
-        self._client.command(
-            f"CREATE TABLE IF NOT EXISTS {self._table} ({columns}, rank UInt8)"
-            f" ENGINE = ReplacingMergeTree(rank) ORDER BY ({_KEY})"
+        tables = store.layout.create_table(
+            "skan_postbacks", f"{columns}, rank UInt8", "ReplacingMergeTree", _KEY, version="rank"
         )
+        for statement in tables:
+            self._client.command(statement)
 
     def write_postback(self, record: PostbackRow) -> bool:
         """Store `record`; True if it is new (or a verified copy replaced an unverified one)."""

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import pyarrow as pa
 
+from attribo.store.clickhouse_layout import Layout
 from attribo.store.schema import EVENTS_ARROW_SCHEMA, REQUIRED_COLUMNS
 
 _TS = pa.timestamp("ms", tz="UTC")
@@ -30,7 +31,7 @@ def column_type(field: pa.Field) -> str:
     return base if field.name in REQUIRED_COLUMNS else f"Nullable({base})"
 
 
-def events_ddl(database: str) -> str:
+def events_ddl(layout: Layout) -> list[str]:
     """The events table: one row per (app_id, event_id), the sorting key that enforces it.
 
     ReplacingMergeTree collapses a copy that two racing writers both inserted (reads use FINAL);
@@ -39,21 +40,24 @@ def events_ddl(database: str) -> str:
     on a single server too (ReplicatedMergeTree does this by default).
     """
     columns = ",\n  ".join(f"`{f.name}` {column_type(f)}" for f in EVENTS_ARROW_SCHEMA)
-    return (
-        f"CREATE TABLE IF NOT EXISTS {database}.events (\n  {columns},\n"
-        "  INDEX received_at_minmax received_at TYPE minmax GRANULARITY 4\n"
-        ") ENGINE = ReplacingMergeTree\n"
-        "ORDER BY (app_id, event_id)\n"
-        "SETTINGS non_replicated_deduplication_window = 10000"
+    return layout.create_table(
+        "events",
+        f"\n  {columns},\n  INDEX received_at_minmax received_at TYPE minmax GRANULARITY 4\n",
+        "ReplacingMergeTree",
+        "app_id, event_id",
+        settings="non_replicated_deduplication_window = 10000",
     )
 
 
-def offsets_ddl(database: str) -> str:
+def offsets_ddl(layout: Layout) -> list[str]:
     """Consumer offsets: the newest row per consumer (by `version`) is the offset."""
-    return (
-        f"CREATE TABLE IF NOT EXISTS {database}.consumer_offsets ("
-        "consumer String, log_offset Int64, version UInt64"
-        ") ENGINE = ReplacingMergeTree(version) ORDER BY consumer"
+    return layout.create_table(
+        "consumer_offsets",
+        "consumer String, log_offset Int64, version UInt64",
+        "ReplacingMergeTree",
+        "consumer",
+        shard_key="cityHash64(consumer)",
+        version="version",
     )
 
 
@@ -70,12 +74,10 @@ DUCKDB_COMPAT_SETTINGS: dict[str, int] = {
 # DuckDB functions the shared SQL calls, as ClickHouse SQL functions (server-wide, so only
 # ones whose meaning is DuckDB's exactly; CREATE … IF NOT EXISTS keeps the first definition).
 DUCKDB_COMPAT_FUNCTIONS = (
-    "CREATE FUNCTION IF NOT EXISTS make_timestamp AS (us) ->"
-    " fromUnixTimestamp64Micro(toInt64(us), 'UTC')",
-    "CREATE FUNCTION IF NOT EXISTS epoch_ms AS (t) ->"
-    " toUnixTimestamp64Milli(toDateTime64(t, 3, 'UTC'))",
+    ("make_timestamp", "(us) -> fromUnixTimestamp64Micro(toInt64(us), 'UTC')"),
+    ("epoch_ms", "(t) -> toUnixTimestamp64Milli(toDateTime64(t, 3, 'UTC'))"),
     # max over booleans skips NULLs like bool_or (an empty input gives false, not NULL).
-    "CREATE FUNCTION IF NOT EXISTS bool_or AS (b) -> max(b)",
+    ("bool_or", "(b) -> max(b)"),
 )
 
 
