@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from attribo.hotstate.redis_buckets import RedisTokenBuckets
     from attribo.hotstate.redis_dedup import RedisDedup
     from attribo.hotstate.redis_leases import RedisPartitionLeases
+    from attribo.hotstate.redis_live import RedisLiveInterest
     from attribo.store.clickhouse_costs import ClickHouseCostSink
     from attribo.store.clickhouse_skan import ClickHouseSkanSink
     from attribo.store.costs import CostSink
@@ -116,6 +117,13 @@ def open_answer_cache(settings: Settings) -> RedisAnswers:
 
     window_ms = max(1, settings.dedup_window_hours * 3_600_000)
     return RedisAnswers.from_url(settings.redis_url, settings.namespace, window_ms)
+
+
+def open_live_interest(settings: Settings) -> RedisLiveInterest:
+    """The apps watched live through `attribo api`, for the workers to relay (Redis)."""
+    from attribo.hotstate.redis_live import RedisLiveInterest
+
+    return RedisLiveInterest.from_url(settings.redis_url, settings.namespace)
 
 
 def open_partition_leases(settings: Settings, partitions: int) -> RedisPartitionLeases:

@@ -22,6 +22,7 @@ from attribo.api.costs_routes import costs_routes
 from attribo.api.export import export_routes
 from attribo.api.fraud_routes import fraud_api
 from attribo.api.live_feed import LiveFeed, fan_out, live_routes
+from attribo.api.live_relay import relay_into
 from attribo.api.management import management_routes
 from attribo.api.multitouch_report import multitouch_routes
 from attribo.api.openapi import DOCS_PAGE, openapi_document
@@ -29,10 +30,15 @@ from attribo.api.postback_feed import PostbackFeed
 from attribo.api.postback_routes import postback_routes
 from attribo.api.ratelimit import RateLimit, RateLimitSettings
 from attribo.api.reports import report_routes
-from attribo.api.runtime import Runtime
+from attribo.api.runtime import Runtime, WorkerElsewhere
 from attribo.api.skan_report import skan_report_routes
 from attribo.api.web import web_routes
-from attribo.backends import open_cost_sink, open_rate_buckets, open_skan_sink
+from attribo.backends import (
+    open_cost_sink,
+    open_live_interest,
+    open_rate_buckets,
+    open_skan_sink,
+)
 from attribo.collector.http import HTTPError, json_response
 from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
@@ -131,6 +137,17 @@ def build_app(runtime: Runtime) -> ASGIApp:
         runtime.store_writer.start()
         await feed.start()
         freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")
+        relay = None
+        if isinstance(runtime.store_writer, WorkerElsewhere):  # workers attribute elsewhere
+            relay = asyncio.create_task(
+                relay_into(
+                    live,
+                    runtime.log.subscribe_answers,  # type: ignore[attr-defined]
+                    open_live_interest(runtime.settings),
+                    runtime.settings.namespace,
+                ),
+                name="attribo-live-relay",
+            )
         refresh = getattr(runtime.store, "refresh_rollups", None)
         rollups = RollupRefresher(refresh) if callable(refresh) else None
         if rollups is not None:
@@ -143,6 +160,8 @@ def build_app(runtime: Runtime) -> ASGIApp:
         finally:
             if rescans is not None:
                 rescans.cancel()
+            if relay is not None:
+                relay.cancel()
             if rollups is not None:
                 await asyncio.to_thread(rollups.stop)
             freezer.cancel()

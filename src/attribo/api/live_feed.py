@@ -61,7 +61,7 @@ class _Client:
     __slots__ = ("dropped", "queue")
 
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[StoredEvent] = asyncio.Queue(size)
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(size)
         self.dropped = 0
 
 
@@ -78,12 +78,28 @@ class LiveFeed:
         if not self._clients:
             return
         for record in records:
-            for client in self._clients.get(record.app_id, ()):
-                try:
-                    client.queue.put_nowait(record)
-                except asyncio.QueueFull:
-                    client.dropped += 1
-                    self.dropped += 1
+            clients = self._clients.get(record.app_id)
+            if clients:
+                self._put(clients, live_json(record))
+
+    def offer_live(self, app_id: str, items: list[dict[str, Any]]) -> None:
+        """Queue records already in their live form (relayed from a worker process)."""
+        clients = self._clients.get(app_id)
+        if clients:
+            for item in items:
+                self._put(clients, item)
+
+    def _put(self, clients: set[_Client], item: dict[str, Any]) -> None:
+        for client in clients:
+            try:
+                client.queue.put_nowait(item)
+            except asyncio.QueueFull:
+                client.dropped += 1
+                self.dropped += 1
+
+    def watched_apps(self) -> list[str]:
+        """The apps with at least one watcher."""
+        return list(self._clients)
 
     def watchers(self, app_id: str) -> int:
         """How many clients watch `app_id`."""
@@ -107,7 +123,7 @@ class LiveFeed:
                 records = [first]
                 while len(records) < batch and not client.queue.empty():
                     records.append(client.queue.get_nowait())
-                body = {"events": [live_json(r) for r in records], "dropped": client.dropped}
+                body = {"events": records, "dropped": client.dropped}
                 yield b"event: events\ndata: " + _encoder.encode(body) + b"\n\n"
         finally:
             watching = self._clients.get(app_id)

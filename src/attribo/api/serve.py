@@ -42,15 +42,17 @@ def serve_split_api(settings: Settings, with_worker: bool = True) -> None:
 def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
     """`attribo worker`: the attributing pipeline alone, until SIGTERM/SIGINT, then drain.
 
-    It attributes the partitions it leases, writes them to the store and sends their
-    outgoing postbacks; app settings changed through `attribo api` are picked up every
-    `refresh_s` seconds.
+    It attributes the partitions it leases, writes them to the store, sends their
+    outgoing postbacks and relays watched apps' records to the API's live feed; app
+    settings changed through `attribo api` are picked up every `refresh_s` seconds.
     """
     import threading
 
+    from attribo.api.live_feed import fan_out
+    from attribo.api.live_relay import LiveRelay
     from attribo.api.postback_feed import BackgroundPostbacks
     from attribo.api.runtime import open_worker, refresh_attribution_settings
-    from attribo.backends import open_control, open_log, open_store
+    from attribo.backends import open_control, open_live_interest, open_log, open_store
 
     configure_logging()
     if settings.profile != "cluster":
@@ -64,7 +66,8 @@ def run_worker(settings: Settings, refresh_s: float = 5.0) -> None:
     worker = open_worker(settings, control, log, store)
     postbacks = BackgroundPostbacks(control)
     postbacks.start()
-    worker.on_attributed = postbacks.offer
+    relay = LiveRelay(open_live_interest(settings), log.publish_answers, settings.namespace)  # type: ignore[attr-defined]
+    worker.on_attributed = fan_out(postbacks.offer, relay.offer)
     worker.start()
     logging.getLogger("attribo").info("worker for namespace %s started", settings.namespace)
     try:
