@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 
@@ -48,3 +52,28 @@ def export(server: ServerProcess, key: str, app_id: str, **params) -> list[dict]
     )
     assert response.status_code == 200, response.text
     return [json.loads(line) for line in response.text.splitlines() if line]
+
+
+@contextmanager
+def recording_network() -> Iterator[tuple[str, list[str]]]:
+    """A plain HTTP server on 127.0.0.1 that answers 200 and keeps each GET's path: a network's
+    postback endpoint. Yields its base URL and the paths seen so far."""
+    seen: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -16,9 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import httpx
 import pytest
@@ -26,7 +24,7 @@ from cluster_services import cluster_env, drop_namespace, service_missing
 from cluster_traffic import REPORTED, attributions, report, send, send_batches, traffic
 
 from attribo.bench.server import ServerProcess, free_port
-from helpers import export, make_event, now_ms, wait_stored
+from helpers import export, make_event, now_ms, recording_network, wait_stored
 
 pytest.importorskip("chdb", reason="chdb is in the cluster extra")
 pytest.importorskip("nats", reason="nats-py is in the cluster extra")
@@ -247,24 +245,13 @@ def test_standalone_worker_killed_and_restarted(split: Split, tmp_path: Path) ->
     assert answer["attribution"]["touch_event_id"] == "click-z", answer
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    seen: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).seen.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_standalone_worker_sends_postbacks(split: Split, tmp_path: Path) -> None:
     """Postbacks leave from whichever worker attributes the install, not only `attribo api`."""
-    _Recorder.seen = []
-    network = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=network.serve_forever, daemon=True).start()
+    with recording_network() as (base, seen):
+        _postbacks_from_a_lone_worker(split, tmp_path, base, seen)
+
+
+def _postbacks_from_a_lone_worker(split: Split, tmp_path: Path, base: str, seen: list) -> None:
     admin = split.api.admin_key()
     key = split.api.create_app("pb.app")["ingest_key"]
     settings = {"allow_private_postbacks": True}
@@ -275,7 +262,7 @@ def test_standalone_worker_sends_postbacks(split: Split, tmp_path: Path) -> None
         "app_id": "pb.app",
         "network": "meta",
         "event": "install",
-        "url": f"http://127.0.0.1:{network.server_port}/pb?id={{event_id}}&c={{campaign}}",
+        "url": f"{base}/pb?id={{event_id}}&c={{campaign}}",
     }
     created = httpx.post(f"{split.api.url}/v1/postbacks", json=template, headers=auth)
     assert created.status_code == 201, created.text
@@ -298,16 +285,14 @@ def test_standalone_worker_sends_postbacks(split: Split, tmp_path: Path) -> None
             sent = httpx.post(f"{lone.url}/v1/events", json=event, headers=ingest)
             assert sent.status_code == 200, sent.text
         deadline = time.monotonic() + 20
-        while not _Recorder.seen and time.monotonic() < deadline:
+        while not seen and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)  # the organic install must not be posted back
-        assert _Recorder.seen == ["/pb?id=pb-install&c=winter"]
+        assert seen == ["/pb?id=pb-install&c=winter"]
         assert worker.stop() == 0
     finally:
         lone.kill()
         worker.kill()
-        network.shutdown()
-        network.server_close()
 
 
 class _WorkerProcess:

@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from attribo.bench.server import ServerProcess, http_json
-from helpers import make_event
-
-
-class _Recorder(BaseHTTPRequestHandler):
-    seen: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).seen.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
+from helpers import make_event, recording_network
 
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list[str]]]:
-    _Recorder.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", _Recorder.seen
-    httpd.shutdown()
-    httpd.server_close()
+    with recording_network() as network:
+        yield network
 
 
 def test_attributed_install_is_posted_back_once(server: ServerProcess, receiver) -> None:
