@@ -174,6 +174,7 @@ def drop_namespace(settings: Settings) -> None:
         keys = list(client.scan_iter(match=f"{settings.namespace}:*", count=10_000))
         for start in range(0, len(keys), 1000):
             client.delete(*keys[start : start + 1000])
+        client.close()
     if settings.clickhouse_url.startswith(("http://", "https://")):
         from attribo.store.clickhouse import ClickHouseStore
 

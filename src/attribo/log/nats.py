@@ -115,6 +115,9 @@ class NatsLog:
             self._nc, self._js = self._call(self._connect(url, connect_timeout_s))
             self.partitions = self._call(self._ensure_stream(replicas, max_age_s))
         except BaseException:
+            if hasattr(self, "_nc"):  # connected, then refused the stream
+                with contextlib.suppress(Exception):
+                    self._call(self._nc.close(), timeout=10.0)
             self._stop_loop()
             raise
         # The server's limit counts headers too; leave room for ours.
@@ -149,6 +152,12 @@ class NatsLog:
                 )
             )
             return self.partitions
+        if subject_name(self._namespace) not in (info.config.subjects or []):
+            raise LogFailed(
+                f"stream {self._stream} predates partitioned subjects: stop its workers with"
+                f" SIGTERM (they drain it into the store), then delete it (nats stream rm"
+                f" {self._stream}) and start again"
+            )
         description = info.config.description or ""
         _, _, count = description.partition(_PARTITIONS_TAG)
         return int(count) if count.isdigit() else 1

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from cluster_services import NATS_URL, service_missing
+from cluster_services import NATS_URL, drop_namespace, service_missing
+
+from attribo.log.base import LogFailed
 
 nats_log = pytest.importorskip("attribo.log.nats")
 
@@ -139,3 +141,23 @@ def test_partitions_keep_each_keys_order_and_are_read_apart(namespace: str) -> N
         assert len(log.read(0, 1 << 20)) == 61  # the whole stream, every partition
     finally:
         log.destroy()
+
+
+def test_a_stream_from_before_partitions_is_refused_with_what_to_do(namespace: str) -> None:
+    """An old single-subject stream would take no publish: opening it says how to move on."""
+    import nats
+    from nats.js import api
+
+    async def make_old_stream() -> None:
+        client = await nats.connect(NATS_URL, connect_timeout=2)
+        await client.jetstream().add_stream(
+            api.StreamConfig(name=nats_log.stream_name(namespace), subjects=[f"{namespace}.events"])
+        )
+        await client.close()
+
+    asyncio.run(make_old_stream())
+    try:
+        with pytest.raises(LogFailed, match=r"predates partitioned subjects.*nats stream rm"):
+            nats_log.NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+    finally:
+        drop_namespace(namespace)
