@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from attribo.api.app import rate_limits
 from attribo.api.ratelimit import RateLimit
@@ -167,9 +167,24 @@ def build_collector_app(process: CollectorProcess, api_url: str | None) -> ASGIA
         exception_handlers={HTTPError: http_error, HTTPException: starlette_error},
     )
     limits = rate_limits(process.settings)
-    return RateLimit(
+    served = RateLimit(
         IngestFront(ctx, app), process.control, limits, open_rate_buckets(process.settings)
     )
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        # A forwarded request is limited by the API process: drawing here too would spend
+        # its key's shared budget twice.
+        if scope["type"] == "http" and not _served_here(scope["path"]):
+            await app(scope, receive, send)
+        else:
+            await served(scope, receive, send)
+
+    return dispatch
+
+
+def _served_here(path: str) -> bool:
+    """Whether a collector answers `path` itself (events, tracking links, /health)."""
+    return path in ("/health", "/v1/events", "/v1/events/batch") or path.startswith(("/c/", "/i/"))
 
 
 _PIPELINE_FIELDS = ("pipeline_lag_bytes", "pipeline_errors", "pipeline_stored", "dedup_ids")

@@ -330,3 +330,23 @@ class _WorkerProcess:
         assert self._process is not None
         self._process.send_signal(signal.SIGTERM)
         return self._process.wait(120)
+
+
+def test_a_forwarded_request_draws_on_its_key_budget_once(namespace: str, tmp_path: Path) -> None:
+    """Through a collector, a management call costs one token of the key's budget, as direct."""
+    data = tmp_path / "limited"
+    env = {**cluster_env(namespace, str(data)), "ATTRIBO_RATE_LIMIT_API_PER_S": "2"}
+    api = _start(ServerProcess(data, env=env, command=("api",)), tmp_path)
+    collector = _start(
+        ServerProcess(data, env=env, command=("collector", "--api-url", api.url)), tmp_path
+    )
+    try:
+        auth = {"Authorization": f"Bearer {api.admin_key()}"}
+        with httpx.Client(headers=auth, timeout=10) as client:
+            codes = [client.get(f"{collector.url}/v1/apps").status_code for _ in range(10)]
+        assert codes[:4] == [200] * 4, codes  # the burst: twice the rate of 2 a second
+        assert 429 in codes, codes  # and the API process still enforces it
+    finally:
+        collector.kill()
+        api.kill()
+        drop_namespace(namespace)
