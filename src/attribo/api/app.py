@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -39,7 +38,7 @@ from attribo.backends import (
     open_rate_buckets,
     open_skan_sink,
 )
-from attribo.collector.http import HTTPError, json_response
+from attribo.collector.http import ERROR_HANDLERS, HTTPError, json_response
 from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
 from attribo.collector.skan_routes import skan_routes
@@ -106,17 +105,6 @@ def build_app(runtime: Runtime) -> ASGIApp:
 
     async def docs(request: Request) -> Response:
         return HTMLResponse(DOCS_PAGE)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPError)
-        return exc.response()
-
-    async def starlette_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        field = "path" if exc.status_code == 404 else "method"
-        detail = [FieldError(field, str(exc.detail))]
-        return HTTPError(exc.status_code, code, detail, dict(exc.headers or {})).response()
 
     async def log_failed(request: Request, exc: Exception) -> Response:
         _log.error("event log failed: %s", exc)
@@ -194,11 +182,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={
-            HTTPError: http_error,
-            HTTPException: starlette_error,
-            LogFailed: log_failed,
-        },
+        exception_handlers={**ERROR_HANDLERS, LogFailed: log_failed},
     )
     limits = rate_limits(runtime.settings)
     shared = open_rate_buckets(runtime.settings)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import httpx
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -38,7 +37,7 @@ from attribo.backends import (
 )
 from attribo.collector.answers import RemoteAnswers
 from attribo.collector.enrich import warm_up
-from attribo.collector.http import HTTPError, json_response
+from attribo.collector.http import ERROR_HANDLERS, HTTPError, json_response
 from attribo.collector.ingest import Collector
 from attribo.collector.ingest_front import IngestFront
 from attribo.collector.routes import CollectorContext, collector_routes
@@ -138,15 +137,6 @@ def build_collector_app(process: CollectorProcess, api_url: str | None) -> ASGIA
         response.raw_headers.extend(kept)
         return response
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPError)
-        return exc.response()
-
-    async def starlette_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        detail = [FieldError("method", str(exc.detail))]
-        return HTTPError(exc.status_code, "http_error", detail, dict(exc.headers or {})).response()
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await process.answers.start()
@@ -164,7 +154,7 @@ def build_collector_app(process: CollectorProcess, api_url: str | None) -> ASGIA
             Route("/{path:path}", forward, methods=methods),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPError: http_error, HTTPException: starlette_error},
+        exception_handlers=ERROR_HANDLERS,
     )
     limits = rate_limits(process.settings)
     served = RateLimit(

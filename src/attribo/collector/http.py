@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,6 +29,27 @@ class HTTPError(Exception):
         """The wire form: `{"error": code, "detail": [{"index", "field", "message"}]}`."""
         body = {"error": self.code, "detail": [d.as_dict() for d in self.detail]}
         return json_response(body, self.status, self.headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPError)
+    return exc.response()
+
+
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    field = "path" if exc.status_code == 404 else "method"
+    detail = [FieldError(field, str(exc.detail))]
+    return HTTPError(exc.status_code, code, detail, dict(exc.headers or {})).response()
+
+
+# Starlette's exception handlers of every server process: our errors and routing errors
+# (unknown path, wrong method) answer in the same JSON shape.
+ERROR_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    HTTPError: _http_error,
+    HTTPException: _routing_error,
+}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
