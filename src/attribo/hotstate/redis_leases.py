@@ -10,7 +10,11 @@ worker has joined, after storing what it attributed of them.
 A worker's id should outlive its process (the default: host name and data directory; a
 Kubernetes StatefulSet pod keeps its name): restarted after a crash, it takes its own
 partitions back at once instead of waiting for their leases to expire. Two live workers must
-never share an id.
+never share an id, since each would take the other's partitions for its own: every beat also
+writes a random token of this process under `<namespace>:worker:<id>`, and a worker that
+finds another live process's token there has a twin. The newer one (it wrote last at
+start) keeps working; the older one gives its partitions up, says so in the log, and holds
+nothing until the twin's token lapses.
 
 A worker only trusts a lease for `ttl_ms` minus a margin since it last renewed it on its own
 clock, and starts no write on a partition it can no longer vouch for: a paused process may
@@ -20,8 +24,10 @@ the store's (app_id, event_id) dedup folds into the new holder's.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import secrets
 import socket
 import time
 import zlib
@@ -46,12 +52,23 @@ if holder == false or holder == ARGV[1] then
 end
 return 0
 """
+# Beat as this process: a token left by an earlier process of the same id (a restart) is
+# replaced at the first beat; later, someone else's token means a live twin.
+_BEAT = """
+local token = redis.call('get', KEYS[1])
+if token == false or token == ARGV[1] or ARGV[3] == '1' then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1])
 end
 return 0
 """
+_log = logging.getLogger(__name__)
 _TRUST = 0.6  # of the TTL: how long after a renewal a lease is still worked on
 
 
@@ -82,6 +99,11 @@ class RedisPartitionLeases:
         self._renew = client.register_script(_RENEW)
         self._claim = client.register_script(_CLAIM)
         self._release = client.register_script(_RELEASE)
+        self._beat = client.register_script(_BEAT)
+        self._token_key = f"{namespace}:worker:{self.worker_id}"
+        self._token = secrets.token_hex(8)
+        self._first_beat = True
+        self.twin = False  # another live process has this worker's id
         self._trusted_until: dict[int, float] = {}
         self._start = zlib.crc32(self.worker_id.encode()) % partitions
 
@@ -94,6 +116,18 @@ class RedisPartitionLeases:
 
     def refresh(self) -> tuple[set[int], set[int]]:
         """Beat, renew what is held and claim up to a fair share; returns (held, to give back)."""
+        first, self._first_beat = self._first_beat, False
+        alone = self._beat(
+            keys=[self._token_key],
+            args=[self._token, self.ttl_ms, "1" if first else "0"],
+        )
+        if not alone:
+            if not self.twin:
+                _log.error("another live worker has the id %r: giving up", self.worker_id)
+            self.twin = True
+            self._trusted_until.clear()  # the twin renews the same leases: they are its own
+            return set(), set()
+        self.twin = False
         now_ms = int(time.time() * 1000)
         beat = self._redis.pipeline(transaction=False)
         beat.zadd(self._workers, {self.worker_id: now_ms})
