@@ -204,7 +204,15 @@ def replay_script(settings: AttributionSettings, app_id: str | None) -> str:
 def replay_attribution(
     store: Store, settings: AttributionSettings, app_id: str | None = None
 ) -> pa.Table:
-    """Attribute every stored install (of one app, or all) from scratch; one row per install."""
+    """Attribute every stored install (of one app, or all) from scratch; one row per install.
+
+    A store whose `sql_dialect` is ClickHouse (the cluster profile) gets the same rules in its
+    SQL (`replay_clickhouse`); every other store, the DuckDB script above.
+    """
+    if getattr(store, "sql_dialect", "duckdb") == "clickhouse":
+        from attribo.attribution.replay_clickhouse import replay_query_clickhouse
+
+        return store.query(replay_query_clickhouse(settings, app_id), [])
     return store.query(replay_script(settings, app_id), [])
 
 

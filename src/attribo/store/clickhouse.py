@@ -67,6 +67,8 @@ class ClickHouseClient(Protocol):
 class ClickHouseStore:
     """Events in a ClickHouse database named after the namespace."""
 
+    sql_dialect = "clickhouse"  # read SQL that differs by engine (replay) checks this
+
     def __init__(
         self, client: ClickHouseClient, database: str = "attribo", cluster: str = ""
     ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -255,7 +256,7 @@ def replace_record(record: StoredEvent) -> StoredEvent:
 
 
 def replay_results(
-    store: DuckDBStore, records: list[StoredEvent], s, cuts: list[int], fresh_app: bool = False
+    store: Any, records: list[StoredEvent], s, cuts: list[int], fresh_app: bool = False
 ) -> dict:
     if fresh_app:  # the same traffic again under another app id
         app = f"app{next(_apps)}"
@@ -338,3 +339,64 @@ def test_reengagement_agrees_with_the_oracle(specs) -> None:
         if r.type == "open"
     }
     assert got == oracle_opens(records, SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The cluster profile's store, in process (chDB): its replay is ClickHouse SQL."""
+    pytest.importorskip("chdb", reason="chdb is in the cluster extra")
+    from attribo.store.clickhouse import ClickHouseStore
+
+    s = ClickHouseStore.from_url(f"chdb://{tmp_path_factory.mktemp('house')}", "replay")
+    yield s
+    s.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(event_spec, min_size=1, max_size=40),
+    st.lists(st.integers(1, 39), max_size=4),
+    st.sampled_from([SETTINGS, AttributionSettings(), replace(SETTINGS, reattribution_ms=DAY_MS)]),
+)
+def test_the_clickhouse_replay_agrees_with_the_oracle(house, specs, cuts, rules) -> None:
+    # `attribo attribute --rebuild` on the cluster profile: the same rules in ClickHouse SQL.
+    records = build(f"app{next(_apps)}", sorted(specs, key=lambda spec: spec[4]))
+    cuts = sorted({c for c in cuts if c < len(records)})
+    _, stamped = live_run(records, rules, cuts)
+    assert replay_results(house, stamped, rules, cuts) == oracle(stamped, rules)
+    what_if = replace(rules, windows=Windows(click_ms=DAY_MS, view_ms=HOUR_MS))
+    assert replay_results(house, stamped, what_if, cuts, fresh_app=True) == oracle(stamped, what_if)
+
+
+def test_both_replays_give_the_same_rows_over_several_apps(store: DuckDBStore, house) -> None:
+    specs = [  # one of each outcome: (kind, device, network, click id, time offset, ad id)
+        ("impression", 0, "meta", None, 0, True),
+        ("install", 0, "meta", None, HOUR_MS, True),  # device, impression
+        ("click", 3, "tiktok", None, 0, True),
+        ("install", 3, "meta", None, HOUR_MS, True),  # device, click
+        ("click", 2, "meta", None, 0, False),
+        ("install", 2, "meta", None, HOUR_MS, True),  # fingerprint
+        ("click", 5, "google_ads", "ck2", 0, False),
+        ("install", 5, "meta", "ck2", 3 * HOUR_MS, True),  # click id
+        ("install", 4, "meta", None, 5 * HOUR_MS, True),  # organic
+        ("click", 0, "tiktok", None, DAY_MS, True),
+        ("install", 0, "meta", None, 2 * DAY_MS, True),  # re-install, attributed again
+    ]
+    for n in range(3):  # three apps, all replayed at once (app_id None)
+        records = build(f"multi{n}-{next(_apps)}", sorted(specs, key=lambda spec: (spec[4], n)))
+        _, stamped = live_run(records, SETTINGS, [])
+        for target in (store, house):
+            target.write_events(records_to_table(stamped), f"multi{n}", 1)
+    apps = [f"multi{n}" for n in range(3)]
+    duck = [r for r in replay_attribution(store, SETTINGS).to_pylist() if r["app_id"][:6] in apps]
+    ch = [r for r in replay_attribution(house, SETTINGS).to_pylist() if r["app_id"][:6] in apps]
+    assert len(duck) == 3 * sum(s[0] == "install" for s in specs) > 0
+    assert sorted(duck, key=str) == sorted(ch, key=str)
+    assert {(r["status"], r["match"], r["touch_type"], r["reinstall"]) for r in ch} == {
+        ("attributed", "device", "impression", False),
+        ("attributed", "device", "click", False),
+        ("attributed", "fingerprint", "click", False),
+        ("attributed", "click_id", "click", False),
+        ("organic", None, None, False),
+        ("attributed", "device", "click", True),
+    }
