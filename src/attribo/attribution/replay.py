@@ -18,6 +18,8 @@ ids and campaign details are fetched by row id for the best-ranked touches only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 
 from attribo.attribution.rules import LATENESS_MS
@@ -42,23 +44,30 @@ REPLAY_COLUMNS = (
 
 # A candidate's rank is `kind * span + age`, smallest best, with `span` above any age; kinds
 # in rule 3's order: click id, device click, device impression, fingerprint (clicks only).
-_CLICK_ID, _DEVICE_CLICK, _DEVICE_VIEW, _FINGERPRINT = 0, 2, 3, 4
+KIND_CLICK_ID, KIND_DEVICE_CLICK, KIND_DEVICE_VIEW, KIND_FINGERPRINT = 0, 2, 3, 4
 _EPOCH_MS = "epoch_us(event_time) // 1000"  # as epoch_ms(), at a quarter of the cost
 
 
-def _window_case(settings: AttributionSettings, field: str) -> str:
-    """A SQL CASE giving the window `field` of each touch's network (defaults inline)."""
+def window_case(
+    settings: AttributionSettings, field: str, quote: Callable[[str], str] | None = None
+) -> str:
+    """A SQL CASE giving the window `field` of each touch's network (defaults inline).
+
+    `quote` writes a network name as a string literal of the engine (DuckDB's by default).
+    """
+    quote = quote or sql_string
     default = getattr(settings.windows, field)
     if not settings.networks:
         return str(default)
     arms = " ".join(
-        f"WHEN {_quote(name)} THEN {getattr(w, field)}"
+        f"WHEN {quote(name)} THEN {getattr(w, field)}"
         for name, w in sorted(settings.networks.items())
     )
     return f"CASE c.network {arms} ELSE {default} END"
 
 
-def _quote(text: str) -> str:
+def sql_string(text: str) -> str:
+    """A DuckDB string literal (quotes doubled; ClickHouse also reads backslashes as escapes)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -112,14 +121,16 @@ FROM inst"""
 
 def _candidate_steps(settings: AttributionSettings, where_app: str, same_app: str) -> str:
     """Every eligible (install, touch, rank): click id and device, then fingerprints."""
-    click = _window_case(settings, "click_ms")
-    view = _window_case(settings, "view_ms")
-    fingerprint = f"least({click}, {_window_case(settings, 'fingerprint_ms')})"
+    click = window_case(settings, "click_ms")
+    view = window_case(settings, "view_ms")
+    fingerprint = f"least({click}, {window_case(settings, 'fingerprint_ms')})"
     span = settings.max_lookback_ms + 1
     # Blocked touches (and impressions, where only clicks count) get a window of -1.
     clicks_within = "CASE WHEN c.is_click AND NOT c.blocked THEN {} ELSE -1 END"
     device_within = f"CASE WHEN c.blocked THEN -1 WHEN c.is_click THEN {click} ELSE {view} END"
-    device_rank = f"CASE WHEN c.is_click THEN {_DEVICE_CLICK * span} ELSE {_DEVICE_VIEW * span} END"
+    device_rank = (
+        f"CASE WHEN c.is_click THEN {KIND_DEVICE_CLICK * span} ELSE {KIND_DEVICE_VIEW * span} END"
+    )
     eligible = (
         "c.seq < i.seq AND c.t >= i.floor_t AND (i.after_t IS NULL OR c.t > i.after_t)"
         f" {same_app} AND i.t - c.t BETWEEN 0 AND"
@@ -133,13 +144,13 @@ def _candidate_steps(settings: AttributionSettings, where_app: str, same_app: st
     )
     return f"""
 CREATE OR REPLACE TEMP TABLE replay_cand AS
-  SELECT i.iid, {_CLICK_ID * span} + i.t - c.t AS rank, c.rid
+  SELECT i.iid, {KIND_CLICK_ID * span} + i.t - c.t AS rank, c.rid
   FROM {_touches("click_id", where_app, settings)} c JOIN replay_inst i
     ON c.click_id = i.click_id
   WHERE {eligible} {clicks_within.format(click)}
   UNION ALL {device};
 INSERT INTO replay_cand
-  SELECT i.iid, {_FINGERPRINT * span} + i.t - c.t, c.rid
+  SELECT i.iid, {KIND_FINGERPRINT * span} + i.t - c.t, c.rid
   FROM {_touches("ip, platform, os_version", where_app, settings)} c
   JOIN (FROM replay_inst ANTI JOIN replay_cand USING (iid)) i ON c.ip = i.ip
   WHERE c.platform = i.platform AND c.os_version = i.os_version
@@ -174,11 +185,11 @@ SELECT i.app_id, i.event_id AS install_event_id,
        CASE WHEN i.blocked THEN 'blocked'
             WHEN d.touch_event_id IS NULL THEN 'organic' ELSE 'attributed' END AS status,
        d.network, d.campaign, d.adset, d.ad, d.site_id,
-       CASE d.kind WHEN {_CLICK_ID} THEN 'click_id' WHEN {_FINGERPRINT} THEN 'fingerprint'
-                   WHEN {_DEVICE_CLICK} THEN 'device' WHEN {_DEVICE_VIEW} THEN 'device' END
+       CASE d.kind WHEN {KIND_CLICK_ID} THEN 'click_id' WHEN {KIND_FINGERPRINT} THEN 'fingerprint'
+                   WHEN {KIND_DEVICE_CLICK} THEN 'device' WHEN {KIND_DEVICE_VIEW} THEN 'device' END
          AS match,
        d.touch_event_id,
-       CASE WHEN d.kind = {_DEVICE_VIEW} THEN 'impression' WHEN d.kind IS NOT NULL THEN 'click'
+       CASE WHEN d.kind = {KIND_DEVICE_VIEW} THEN 'impression' WHEN d.kind IS NOT NULL THEN 'click'
        END AS touch_type,
        d.ctit AS ctit_ms, i.reinstall
 FROM replay_inst i LEFT JOIN detail d ON d.iid = i.iid
@@ -188,7 +199,7 @@ ORDER BY {order}
 
 def replay_script(settings: AttributionSettings, app_id: str | None) -> str:
     """The replay as one SQL script (temp tables, then the result rows); no parameters."""
-    where_app = f"AND app_id = {_quote(app_id)}" if app_id is not None else ""
+    where_app = f"AND app_id = {sql_string(app_id)}" if app_id is not None else ""
     same_app = "" if app_id is not None else "AND c.app_id = i.app_id"
     # Arrival order; integer sort keys (strings in the key cost a third of the step).
     order = "i.seq, i.iid" if app_id is not None else "i.app_id, i.seq, i.iid"

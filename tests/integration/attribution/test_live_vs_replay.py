@@ -383,7 +383,8 @@ def test_both_replays_give_the_same_rows_over_several_apps(store: DuckDBStore, h
         ("install", 0, "meta", None, 2 * DAY_MS, True),  # re-install, attributed again
     ]
     for n in range(3):  # three apps, all replayed at once (app_id None)
-        records = build(f"multi{n}-{next(_apps)}", sorted(specs, key=lambda spec: (spec[4], n)))
+        app = f"multi{n}-{next(_apps)}\\'q"  # a backslash and a quote: literals per engine
+        records = build(app, sorted(specs, key=lambda spec: (spec[4], n)))
         _, stamped = live_run(records, SETTINGS, [])
         for target in (store, house):
             target.write_events(records_to_table(stamped), f"multi{n}", 1)
@@ -400,3 +401,7 @@ def test_both_replays_give_the_same_rows_over_several_apps(store: DuckDBStore, h
         ("organic", None, None, False),
         ("attributed", "device", "click", True),
     }
+    for app in {r["app_id"] for r in duck}:  # one app at a time: its id in the SQL
+        one = replay_attribution(house, SETTINGS, app).to_pylist()
+        assert one == replay_attribution(store, SETTINGS, app).to_pylist()
+        assert len(one) == len(duck) // 3
