@@ -405,3 +405,59 @@ def test_both_replays_give_the_same_rows_over_several_apps(store: DuckDBStore, h
         one = replay_attribution(house, SETTINGS, app).to_pylist()
         assert one == replay_attribution(store, SETTINGS, app).to_pylist()
         assert len(one) == len(duck) // 3
+
+
+# Each window's edge, one touch per app: (name, touch, its install, the window that decides).
+# Devices: 0 ios with an ad id, 2 ios whose touches carry none (fingerprint), 5 android.
+WINDOW_EDGES = [
+    ("click id", ("click", 5, "meta", "ck1", 0, False), ("install", 5, "meta", "ck1"), 7 * DAY_MS),
+    ("device click", ("click", 0, "meta", None, 0, True), ("install", 0, "meta", None), 7 * DAY_MS),
+    ("impression", ("impression", 0, "meta", None, 0, True), ("install", 0, "meta", None), DAY_MS),
+    ("fingerprint", ("click", 2, "meta", None, 0, False), ("install", 2, "meta", None), DAY_MS),
+    ("network click", ("click", 0, "tiktok", None, 0, True), ("install", 0, "x", None), 2 * DAY_MS),
+    (
+        "network view",
+        ("impression", 0, "tiktok", None, 0, True),
+        ("install", 0, "x", None),
+        6 * HOUR_MS,
+    ),
+    (
+        "network fingerprint",
+        ("click", 2, "tiktok", None, 0, False),
+        ("install", 2, "x", None),
+        HOUR_MS,
+    ),
+]
+
+
+@pytest.mark.parametrize("engine", ["store", "house"])
+def test_every_window_includes_its_edge_and_not_one_ms_more(engine: str, request) -> None:
+    # Random offsets rarely land on an edge; here every window is probed at it and just past.
+    target = request.getfixturevalue(engine)
+    for name, touch, install, window in WINDOW_EDGES:
+        for gap, expected in ((window, "attributed"), (window + 1, "organic")):
+            records = build(f"edge{next(_apps)}", [touch, (*install, gap, True)])
+            live, stamped = live_run(records, SETTINGS, [])
+            got = replay_results(target, stamped, SETTINGS, [])
+            assert got == live == oracle(stamped, SETTINGS), name
+            assert [status for status, *_ in got.values()] == [expected], (name, gap)
+
+
+@pytest.mark.parametrize("engine", ["store", "house"])
+def test_the_reattribution_window_includes_its_edge_and_not_one_ms_more(engine, request) -> None:
+    # A click, an install it wins, a re-install of the device: inside the re-attribution
+    # window only touches after the first install count, so the old click no longer does.
+    target = request.getfixturevalue(engine)
+    rules = replace(SETTINGS, reattribution_ms=DAY_MS)
+    for gap, expected in ((DAY_MS, "organic"), (DAY_MS + 1, "attributed")):
+        specs = [
+            ("click", 0, "meta", None, 0, True),
+            ("install", 0, "meta", None, HOUR_MS, True),
+            ("install", 0, "meta", None, HOUR_MS + gap, True),
+        ]
+        records = build(f"edge{next(_apps)}", specs)
+        live, stamped = live_run(records, rules, [])
+        got = replay_results(target, stamped, rules, [])
+        assert got == live == oracle(stamped, rules)
+        again = got[records[2].event_id]
+        assert (again[0], again[-1]) == (expected, True), gap
