@@ -409,29 +409,33 @@ def test_both_replays_give_the_same_rows_over_several_apps(store: DuckDBStore, h
 
 # Each window's edge, one touch per app: (name, touch, its install, the window that decides).
 # Devices: 0 ios with an ad id, 2 ios whose touches carry none (fingerprint), 5 android.
+# Defaults are rules v1's figures; tiktok's are the per-network windows of SETTINGS.
+TIKTOK = SETTINGS.networks["tiktok"]
 WINDOW_EDGES = [
     ("click id", ("click", 5, "meta", "ck1", 0, False), ("install", 5, "meta", "ck1"), 7 * DAY_MS),
     ("device click", ("click", 0, "meta", None, 0, True), ("install", 0, "meta", None), 7 * DAY_MS),
     ("impression", ("impression", 0, "meta", None, 0, True), ("install", 0, "meta", None), DAY_MS),
     ("fingerprint", ("click", 2, "meta", None, 0, False), ("install", 2, "meta", None), DAY_MS),
-    ("network click", ("click", 0, "tiktok", None, 0, True), ("install", 0, "x", None), 2 * DAY_MS),
+    ("tt click", ("click", 0, "tiktok", None, 0, True), ("install", 0, "x", None), TIKTOK.click_ms),
     (
-        "network view",
+        "tt view",
         ("impression", 0, "tiktok", None, 0, True),
         ("install", 0, "x", None),
-        6 * HOUR_MS,
+        TIKTOK.view_ms,
     ),
     (
-        "network fingerprint",
+        "tt fp",
         ("click", 2, "tiktok", None, 0, False),
         ("install", 2, "x", None),
-        HOUR_MS,
+        TIKTOK.fingerprint_ms,
     ),
 ]
 
 
 @pytest.mark.parametrize("engine", ["store", "house"])
-def test_every_window_includes_its_edge_and_not_one_ms_more(engine: str, request) -> None:
+def test_every_window_includes_its_edge_and_not_one_ms_more(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
     # Random offsets rarely land on an edge; here every window is probed at it and just past.
     target = request.getfixturevalue(engine)
     for name, touch, install, window in WINDOW_EDGES:
@@ -444,7 +448,9 @@ def test_every_window_includes_its_edge_and_not_one_ms_more(engine: str, request
 
 
 @pytest.mark.parametrize("engine", ["store", "house"])
-def test_the_reattribution_window_includes_its_edge_and_not_one_ms_more(engine, request) -> None:
+def test_the_reattribution_window_includes_its_edge_and_not_one_ms_more(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
     # A click, an install it wins, a re-install of the device: inside the re-attribution
     # window only touches after the first install count, so the old click no longer does.
     target = request.getfixturevalue(engine)
