@@ -10,8 +10,9 @@ touches stored as `blocked` are never candidates, and a blocked install stays bl
 Shaped for 1M installs against 10M clicks on two cores. The replay is a short script on one
 cursor whose steps land in temp tables, so the planner knows real row counts: guessing from
 filters, it took the installs for the bigger side and hashed 10M clicks instead of 1M installs.
-Each match type is one equi-join over narrow rows (row ids and epoch milliseconds, no event
-ids or campaign strings); a candidate's rank packs match type, click-before-impression and age
+Each match type is one equi-join over narrow rows (row ids, epoch milliseconds and the
+128-bit match keys the store computed on insert, `store.match_keys`: no strings); a
+candidate's rank packs match type, click-before-impression and age
 into one integer; fingerprints are only looked up for installs no stronger match found; event
 ids and campaign details are fetched by row id for the best-ranked touches only.
 """
@@ -93,9 +94,9 @@ def _installs_step(settings: AttributionSettings, where_app: str) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE replay_inst AS
 WITH keyed AS (
-  SELECT rowid AS iid, app_id, event_id, {_EPOCH_MS} AS t, seq, platform, click_id, ip,
-    os_version, coalesce(attribution = 'blocked', FALSE) AS blocked,
-    CASE platform WHEN 'ios' THEN idfa WHEN 'android' THEN gaid END AS adid,
+  SELECT rowid AS iid, app_id, event_id, {_EPOCH_MS} AS t, seq, platform, click_key,
+    fingerprint_key, coalesce(attribution = 'blocked', FALSE) AS blocked,
+    CASE platform WHEN 'ios' THEN idfa_key WHEN 'android' THEN gaid_key END AS adid,
     coalesce(watermark, {_EPOCH_MS}) - {horizon} AS floor_t,
     CASE platform WHEN 'ios' THEN coalesce(idfa, idfv)
                   WHEN 'android' THEN coalesce(gaid, android_id)
@@ -138,23 +139,23 @@ def _candidate_steps(settings: AttributionSettings, where_app: str, same_app: st
     device = " UNION ALL ".join(
         f"""
   SELECT i.iid, {device_rank} + i.t - c.t, c.rid
-  FROM {_touches(ad_id, where_app, settings)} c JOIN replay_inst i ON c.{ad_id} = i.adid
+  FROM {_touches(ad_key, where_app, settings)} c JOIN replay_inst i ON c.{ad_key} = i.adid
   WHERE i.platform = '{platform}' AND {eligible} {device_within}"""
-        for platform, ad_id in (("ios", "idfa"), ("android", "gaid"))
+        for platform, ad_key in (("ios", "idfa_key"), ("android", "gaid_key"))
     )
     return f"""
 CREATE OR REPLACE TEMP TABLE replay_cand AS
   SELECT i.iid, {KIND_CLICK_ID * span} + i.t - c.t AS rank, c.rid
-  FROM {_touches("click_id", where_app, settings)} c JOIN replay_inst i
-    ON c.click_id = i.click_id
+  FROM {_touches("click_key", where_app, settings)} c JOIN replay_inst i
+    ON c.click_key = i.click_key
   WHERE {eligible} {clicks_within.format(click)}
   UNION ALL {device};
 INSERT INTO replay_cand
   SELECT i.iid, {KIND_FINGERPRINT * span} + i.t - c.t, c.rid
-  FROM {_touches("ip, platform, os_version", where_app, settings)} c
-  JOIN (FROM replay_inst ANTI JOIN replay_cand USING (iid)) i ON c.ip = i.ip
-  WHERE c.platform = i.platform AND c.os_version = i.os_version
-    AND {eligible} {clicks_within.format(fingerprint)}"""
+  FROM {_touches("fingerprint_key", where_app, settings)} c
+  JOIN (FROM replay_inst ANTI JOIN replay_cand USING (iid)) i
+    ON c.fingerprint_key = i.fingerprint_key
+  WHERE {eligible} {clicks_within.format(fingerprint)}"""
 
 
 def _result_select(settings: AttributionSettings, order: str) -> str:

@@ -24,6 +24,7 @@ from attribo.bench.loadgen import ID_SLOT, build_requests, run_load
 from attribo.bench.server import http_json
 from attribo.sim.bench import peak_rss_mb
 from attribo.store.duckdb import DuckDBStore
+from attribo.store.match_keys import fill_match_keys
 
 T0 = 1_760_000_000_000
 _INSERT = """
@@ -58,6 +59,7 @@ def replay_speed(installs: int, clicks: int, work: Path) -> dict[str, Any]:
         conn = store.side_cursor()
         conn.execute(_INSERT.format(clicks=clicks, **args))
         conn.execute(_INSTALLS.format(installs=installs, **args))
+        fill_match_keys(conn)  # what the store's own inserts compute as they store
         started = time.perf_counter()
         table = replay_attribution(store, AttributionSettings(), "bench")
         seconds = time.perf_counter() - started

@@ -20,11 +20,16 @@ import pyarrow as pa
 
 from attribo.store import rollups
 from attribo.store.base import EventQuery
+from attribo.store.match_keys import MATCH_KEY_COLUMNS, ensure_match_keys, match_key_exprs
 from attribo.store.schema import EVENTS_ARROW_SCHEMA, events_ddl
 
 _SELECT_COLUMNS = ", ".join(
     f"epoch_ms({name}) AS {name}" if name in ("event_time", "received_at") else name
     for name in EVENTS_ARROW_SCHEMA.names
+)
+
+_KEYS = ", ".join(
+    f"{expr} AS {name}" for name, expr in zip(MATCH_KEY_COLUMNS, match_key_exprs("i."), strict=True)
 )
 
 
@@ -50,6 +55,7 @@ class DuckDBStore:
         self._conn.execute("SET TimeZone = 'UTC'")
         self._conn.execute(f"SET threads = {threads or max(1, (os.cpu_count() or 2) - 1)}")
         self._conn.execute(events_ddl())
+        ensure_match_keys(self._conn)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS consumer_offsets ("
             "consumer VARCHAR PRIMARY KEY, log_offset BIGINT NOT NULL)"
@@ -76,7 +82,7 @@ class DuckDBStore:
                 inserted = 0
                 if batch.num_rows:
                     row = conn.execute(
-                        "INSERT INTO events SELECT i.* FROM ("
+                        f"INSERT INTO events BY NAME SELECT i.*, {_KEYS} FROM ("
                         "  SELECT * FROM incoming QUALIFY row_number() OVER ("
                         "    PARTITION BY app_id, event_id ORDER BY received_at) = 1"
                         ") i ANTI JOIN events e ON e.app_id = i.app_id AND e.event_id = i.event_id"
