@@ -24,31 +24,36 @@ from attribo.bench.loadgen import ID_SLOT, build_requests, run_load
 from attribo.bench.server import http_json
 from attribo.sim.bench import peak_rss_mb
 from attribo.store.duckdb import DuckDBStore
-from attribo.store.match_keys import fill_match_keys
+from attribo.store.match_keys import match_key_select
 
 T0 = 1_760_000_000_000
-_INSERT = """
-INSERT INTO events (app_id, event_id, type, event_time, received_at, platform, gaid, ip,
-                    os_version, click_id, network, campaign, signed, seq)
-SELECT 'bench', 'c' || i, 'click',
-       make_timestamp(({t0} + (hash(i) % {span})::BIGINT) * 1000),
-       make_timestamp({t0} * 1000), 'android',
-       'g' || (hash(i * 7) % {devices})::BIGINT, 'ip' || (hash(i * 7) % {devices})::BIGINT, '14',
-       CASE WHEN i % 10 = 0 THEN 'k' || i END, 'net' || (i % 7), 'camp' || (i % 50), false,
-       ({t0} + (hash(i) % {span})::BIGINT) * 1000 + i % 1000
+_CLICKS = """
+SELECT 'bench' AS app_id, 'c' || i AS event_id, 'click' AS type,
+       make_timestamp(({t0} + (hash(i) % {span})::BIGINT) * 1000) AS event_time,
+       make_timestamp({t0} * 1000) AS received_at, 'android' AS platform,
+       'g' || (hash(i * 7) % {devices})::BIGINT AS gaid,
+       'ip' || (hash(i * 7) % {devices})::BIGINT AS ip, '14' AS os_version,
+       CASE WHEN i % 10 = 0 THEN 'k' || i END AS click_id, 'net' || (i % 7) AS network,
+       'camp' || (i % 50) AS campaign, false AS signed,
+       ({t0} + (hash(i) % {span})::BIGINT) * 1000 + i % 1000 AS seq
 FROM range({clicks}) t(i)
 """
 _INSTALLS = """
-INSERT INTO events (app_id, event_id, type, event_time, received_at, platform, gaid, ip,
-                    os_version, click_id, signed, seq, watermark)
-SELECT 'bench', 'i' || i, 'install',
-       make_timestamp(({t0} + {day} + (hash(i + 99) % {span})::BIGINT) * 1000),
-       make_timestamp({t0} * 1000), 'android', 'g' || (i * 2), 'ip' || (i * 2 + 1), '14',
-       CASE WHEN i % 10 = 0 THEN 'k' || (i * 10) END, false,
-       ({t0} + {day} + (hash(i + 99) % {span})::BIGINT) * 1000 + 500 + i % 1000,
-       {t0} + {day} + (hash(i + 99) % {span})::BIGINT
+SELECT 'bench' AS app_id, 'i' || i AS event_id, 'install' AS type,
+       make_timestamp(({t0} + {day} + (hash(i + 99) % {span})::BIGINT) * 1000) AS event_time,
+       make_timestamp({t0} * 1000) AS received_at, 'android' AS platform,
+       'g' || (i * 2) AS gaid, 'ip' || (i * 2 + 1) AS ip, '14' AS os_version,
+       CASE WHEN i % 10 = 0 THEN 'k' || (i * 10) END AS click_id, false AS signed,
+       ({t0} + {day} + (hash(i + 99) % {span})::BIGINT) * 1000 + 500 + i % 1000 AS seq,
+       {t0} + {day} + (hash(i + 99) % {span})::BIGINT AS watermark
 FROM range({installs}) t(i)
 """
+
+
+def _insert(select: str) -> str:
+    """Insert the rows of `select` with the match keys the store computes as it stores."""
+    rows = f"SELECT *, NULL::VARCHAR AS idfa FROM ({select})"
+    return f"INSERT INTO events BY NAME SELECT e.*, {match_key_select('e.')} FROM ({rows}) e"
 
 
 def replay_speed(installs: int, clicks: int, work: Path) -> dict[str, Any]:
@@ -57,9 +62,8 @@ def replay_speed(installs: int, clicks: int, work: Path) -> dict[str, Any]:
     try:
         args = {"t0": T0, "span": 30 * DAY_MS, "devices": 2 * installs, "day": DAY_MS}
         conn = store.side_cursor()
-        conn.execute(_INSERT.format(clicks=clicks, **args))
-        conn.execute(_INSTALLS.format(installs=installs, **args))
-        fill_match_keys(conn)  # what the store's own inserts compute as they store
+        conn.execute(_insert(_CLICKS.format(clicks=clicks, **args)))
+        conn.execute(_insert(_INSTALLS.format(installs=installs, **args)))
         started = time.perf_counter()
         table = replay_attribution(store, AttributionSettings(), "bench")
         seconds = time.perf_counter() - started

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from attribo.store import rollups
 from attribo.store.base import EventQuery
-from attribo.store.match_keys import MATCH_KEY_COLUMNS, ensure_match_keys, match_key_exprs
+from attribo.store.match_keys import ensure_match_keys, match_key_select
 from attribo.store.schema import EVENTS_ARROW_SCHEMA, events_ddl
 
 _SELECT_COLUMNS = ", ".join(
@@ -28,9 +28,7 @@ _SELECT_COLUMNS = ", ".join(
     for name in EVENTS_ARROW_SCHEMA.names
 )
 
-_KEYS = ", ".join(
-    f"{expr} AS {name}" for name, expr in zip(MATCH_KEY_COLUMNS, match_key_exprs("i."), strict=True)
-)
+_KEYS = match_key_select("i.")
 
 
 class StoreBusy(OSError):

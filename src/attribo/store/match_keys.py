@@ -52,6 +52,14 @@ def match_key_exprs(alias: str = "") -> list[str]:
     ]
 
 
+def match_key_select(alias: str = "") -> str:
+    """The key columns as a SELECT list (`expr AS click_key, …`) for an INSERT BY NAME."""
+    return ", ".join(
+        f"{expr} AS {name}"
+        for name, expr in zip(MATCH_KEY_COLUMNS, match_key_exprs(alias), strict=True)
+    )
+
+
 def ensure_match_keys(conn: duckdb.DuckDBPyConnection) -> bool:
     """Give the events table its key columns and make every stored key current.
 
