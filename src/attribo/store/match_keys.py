@@ -25,30 +25,28 @@ import duckdb
 MATCH_KEY_COLUMNS = ("click_key", "idfa_key", "gaid_key", "fingerprint_key")
 _KEYED_TYPES = "('click', 'impression', 'install')"
 _CANARY_TEXT = "attribo match key canary"
-_SEPARATOR = "chr(31)"  # unit separator: absent from IPs, platforms and OS versions
 
 
-def _key(value: str) -> str:
-    """A 128-bit key of the SQL expression `value` (a VARCHAR, NULL where missing)."""
-    return f"((hash({value})::UHUGEINT << 64) | hash('~' || {value}))"
-
-
-def _present(column: str, alias: str) -> str:
-    return f"nullif({alias}{column}, '')"
+def _key(*values: str) -> str:
+    """A 128-bit key of SQL expressions: DuckDB's hash of them, and of them with the first
+    one prefixed (an independent hash of it, so the halves never collide together)."""
+    first, *rest = values
+    salted = ", ".join((f"'~' || {first}", *rest))
+    return f"((hash({', '.join(values)})::UHUGEINT << 64) | hash({salted}))"
 
 
 def match_key_exprs(alias: str = "") -> list[str]:
-    """The key columns' values for the event row `alias` (say `i.`), in column order."""
+    """The key columns' values for the event row `alias` (say `i.`), in column order.
+
+    `x <> ''` is NULL for a NULL `x`, so one test keeps out the missing and the empty.
+    """
     keyed = f"{alias}type IN {_KEYED_TYPES}"
-    parts = [_present(c, alias) for c in ("ip", "platform", "os_version")]
-    fingerprint = (
-        f"CASE WHEN {' AND '.join(f'{p} IS NOT NULL' for p in parts)}"
-        f" THEN concat_ws({_SEPARATOR}, {', '.join(parts)}) END"
-    )
-    values = [_present("click_id", alias), _present("idfa", alias), _present("gaid", alias)]
+    single = [f"{alias}{column}" for column in ("click_id", "idfa", "gaid")]
+    fingerprint = [f"{alias}{column}" for column in ("ip", "platform", "os_version")]
+    every_part = " AND ".join(f"{c} <> ''" for c in fingerprint)
     return [
-        f"CASE WHEN {keyed} AND {value} IS NOT NULL THEN {_key(value)} END"
-        for value in (*values, fingerprint)
+        *(f"CASE WHEN {keyed} AND {c} <> '' THEN {_key(c)} END" for c in single),
+        f"CASE WHEN {keyed} AND {every_part} THEN {_key(*fingerprint)} END",
     ]
 
 
