@@ -11,7 +11,7 @@ Shaped for 1M installs against 10M clicks on two cores. The replay is a short sc
 cursor whose steps land in temp tables, so the planner knows real row counts: guessing from
 filters, it took the installs for the bigger side and hashed 10M clicks instead of 1M installs.
 Each match type is one equi-join over narrow rows (row ids, epoch milliseconds and the
-128-bit match keys the store computed on insert, `store.match_keys`: no strings); a
+127-bit match keys the store computed on insert, `store.match_keys`: no strings); a
 candidate's rank packs match type, click-before-impression and age
 into one integer; fingerprints are only looked up for installs no stronger match found; event
 ids and campaign details are fetched by row id for the best-ranked touches only.

@@ -151,3 +151,33 @@ def _replay_raw(conn: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
     from attribo.attribution.replay import replay_script
 
     return conn.sql(replay_script(AttributionSettings(), APP)).to_arrow_table().to_pylist()
+
+
+def test_keys_of_another_type_are_replaced(tmp_path: Path) -> None:
+    """Keys a development build stored as UHUGEINT (which pandas cannot read) are redone."""
+    path = tmp_path / "events.duckdb"
+    _stored(path)
+    with duckdb.connect(str(path)) as conn:
+        for column in MATCH_KEY_COLUMNS:
+            conn.execute(f"ALTER TABLE events DROP COLUMN {column}")
+            conn.execute(f"ALTER TABLE events ADD COLUMN {column} UHUGEINT")
+    assert _replayed(path) == EXPECTED
+    with duckdb.connect(str(path)) as conn:
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns"
+                " WHERE table_name = 'events'"
+            ).fetchall()
+        )
+    assert {types[c] for c in MATCH_KEY_COLUMNS} == {"HUGEINT"}
+
+
+def test_every_column_reads_into_pandas_and_arrow(tmp_path: Path) -> None:
+    """Analysts open the file with `SELECT *`: the keys must not break their tools."""
+    path = tmp_path / "events.duckdb"
+    _stored(path)
+    with duckdb.connect(str(path), read_only=True) as conn:
+        frame = conn.execute("SELECT * FROM events").df()
+        table = conn.sql("SELECT * FROM events").to_arrow_table()
+    assert len(frame) == table.num_rows == len(RECORDS)
+    assert frame["fingerprint_key"].notna().sum() == 6  # three clicks, three installs
