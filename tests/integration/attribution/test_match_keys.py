@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from attribo.attribution.replay import replay_attribution
+from attribo.attribution.replay import replay_attribution, replay_script
 from attribo.attribution.settings import AttributionSettings
 from attribo.events.record import StoredEvent
 from attribo.store.duckdb import DuckDBStore
@@ -124,7 +124,7 @@ def test_a_file_from_before_the_keys_gets_them_when_opened(tmp_path: Path) -> No
     assert _keys(path)["c-fp"][3] is not None
 
 
-def test_keys_an_other_hash_computed_are_computed_again(tmp_path: Path) -> None:
+def test_keys_another_duckdb_hashed_are_computed_again(tmp_path: Path) -> None:
     """A DuckDB release that hashes differently leaves a canary that no longer matches."""
     path = tmp_path / "events.duckdb"
     _stored(path)
@@ -148,8 +148,6 @@ def test_current_keys_are_left_alone(tmp_path: Path) -> None:
 
 def _replay_raw(conn: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
     """The replay script straight on a connection (no store: it would refresh the keys)."""
-    from attribo.attribution.replay import replay_script
-
     return conn.sql(replay_script(AttributionSettings(), APP)).to_arrow_table().to_pylist()
 
 
