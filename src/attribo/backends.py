@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from attribo.hotstate.redis_dedup import RedisDedup
     from attribo.hotstate.redis_leases import RedisPartitionLeases
     from attribo.hotstate.redis_live import RedisLiveInterest
+    from attribo.hotstate.redis_touches import RedisTouchIndex
     from attribo.store.clickhouse_costs import ClickHouseCostSink
     from attribo.store.clickhouse_skan import ClickHouseSkanSink
     from attribo.store.costs import CostSink
@@ -124,6 +125,16 @@ def open_live_interest(settings: Settings) -> RedisLiveInterest:
     from attribo.hotstate.redis_live import RedisLiveInterest
 
     return RedisLiveInterest.from_url(settings.redis_url, settings.namespace)
+
+
+def open_shared_touches(settings: Settings, horizon_ms: Any) -> RedisTouchIndex | None:
+    """The touchpoint index workers share when the stream is partitioned by device (Redis);
+    None when it is partitioned by app (each worker's own index is then complete)."""
+    if settings.partition_by != "device":
+        return None
+    from attribo.hotstate.redis_touches import RedisTouchIndex
+
+    return RedisTouchIndex.from_url(settings.redis_url, settings.namespace, horizon_ms)
 
 
 def open_partition_leases(settings: Settings, partitions: int) -> RedisPartitionLeases:

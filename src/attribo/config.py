@@ -83,6 +83,13 @@ class Settings:
             " share the attribution (an existing stream keeps its count)"
         },
     )
+    partition_by: str = field(
+        default="app",
+        metadata={
+            "help": "cluster: what routes events to partitions: 'app' (an app on one worker) or"
+            " 'device' (an app over every worker; touches shared in Redis); set at deployment"
+        },
+    )
     worker_id: str = field(
         default="",
         metadata={
@@ -145,6 +152,8 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
         if kind in (Path, "Path"):
             return Path(raw)
         if name == "profile" and raw not in ("embedded", "cluster"):
+            raise ValueError
+        if name == "partition_by" and raw not in ("app", "device"):
             raise ValueError
         if name == "namespace" and not _NAMESPACE.fullmatch(str(raw)):
             raise ValueError

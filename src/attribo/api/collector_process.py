@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from attribo.api.app import rate_limits
 from attribo.api.ratelimit import RateLimit
 from attribo.api.serve import configure_logging, run_asgi
+from attribo.attribution.live import device_partition_key
 from attribo.backends import (
     open_answer_cache,
     open_control,
@@ -80,6 +81,8 @@ class CollectorProcess:
         log = open_log(settings)
         warm_up()
         collector = Collector(log, open_dedup(settings), attributes=False)
+        if settings.partition_by == "device":
+            collector.partition_key = device_partition_key
         answers = RemoteAnswers(log, open_answer_cache(settings), settings.namespace)  # type: ignore[arg-type]
         return cls(settings, control, log, collector, answers)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from attribo.attribution.live import LiveAttributor
+from attribo.attribution.live import LiveAttributor, device_partition_key
 from attribo.attribution.restore import restore_live
+from attribo.attribution.rules import LATENESS_MS
 from attribo.attribution.settings import AttributionSettings, settings_from_mapping
 from attribo.backends import (
     open_answer_cache,
@@ -14,6 +15,7 @@ from attribo.backends import (
     open_dedup,
     open_log,
     open_partition_leases,
+    open_shared_touches,
     open_store,
 )
 from attribo.collector.answers import RemoteAnswers
@@ -110,6 +112,8 @@ class Runtime:
             pipeline = WorkerElsewhere(log, store)  # type: ignore[arg-type]
         warm_up()
         collector = Collector(log, open_dedup(settings), attributor, fraud, attributes=False)
+        if settings.partition_by == "device":
+            collector.partition_key = device_partition_key
         answers = RemoteAnswers(log, open_answer_cache(settings), settings.namespace)  # type: ignore[arg-type]
         return cls(settings, control, log, store, collector, pipeline, 0, answers)
 
@@ -134,6 +138,9 @@ def open_worker(
         attributor.judge = fraud.judge
     cache = open_answer_cache(settings)
     partitions = open_partition_leases(settings, log.partitions)  # type: ignore[attr-defined]
+    shared = open_shared_touches(
+        settings, lambda app_id: attributor.settings(app_id).max_lookback_ms + LATENESS_MS
+    )
     return AttributingWorker(
         log,  # type: ignore[arg-type]
         store,
@@ -143,6 +150,7 @@ def open_worker(
         send_answers=log.publish_answers,  # type: ignore[attr-defined]
         keep_answers=cache.put,
         partitions=partitions,
+        shared=shared,
         max_events=settings.pipeline_max_events,
         idle_ms=settings.pipeline_idle_ms,
     )

@@ -8,9 +8,11 @@ lateness behind the newest event time); `replay` applies the same horizon.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from attribo.attribution.rules import (
     LATENESS_MS,
@@ -24,6 +26,72 @@ from attribo.events.record import StoredEvent
 
 _BUCKET_MS = 3_600_000
 _EXPIRE_KEYS_PER_TOUCH = 8  # > keys added per touch (3), so expiry keeps up
+_pack = msgspec.msgpack.Encoder().encode
+_unpack = msgspec.msgpack.Decoder(Touch).decode
+SharedRow = tuple[str, str, int, bytes]  # app id, match key, event time, packed touch
+
+
+def device_partition_key(record: StoredEvent) -> str:
+    """What a device-partitioned stream routes a record by: its app and device, so every
+    event of a device is attributed by one worker (rules 5-7 need its installs); records
+    without a device id spread by event id (only click ids and fingerprints reach them)."""
+    return f"{record.app_id}\x1f{device_key(record) or '~' + record.event_id}"
+
+
+def shared_touch_rows(records: Iterable[StoredEvent]) -> list[SharedRow]:
+    """The touches of `records` as a shared index keeps them: one row per match key.
+
+    The keys are those `LiveAttributor` indexes a touch under (blocked touches have none),
+    so an install elsewhere finds in the shared index what one process would have found.
+    """
+    rows: list[SharedRow] = []
+    for record in records:
+        if record.type not in ("click", "impression") or record.attribution == "blocked":
+            continue
+        packed = _pack(Touch.of(record))
+        for key in _touch_keys(record):
+            rows.append((record.app_id, key, record.event_time, packed))
+    return rows
+
+
+def shared_lookup_keys(records: Iterable[StoredEvent]) -> list[tuple[str, str]]:
+    """The (app id, match key) pairs the installs and opens of `records` look up."""
+    return [
+        (record.app_id, key)
+        for record in records
+        if record.type in ("install", "open")
+        for key in _lookup_keys(record)
+    ]
+
+
+def _touch_keys(record: StoredEvent) -> list[str]:
+    keys = []
+    if record.type == "click" and record.click_id:
+        keys.append("c" + record.click_id)
+    if record.idfa:
+        keys.append("i" + record.idfa)
+    if record.gaid:
+        keys.append("g" + record.gaid)
+    if record.type == "click" and record.ip and record.platform and record.os_version:
+        keys.append(_fingerprint_key(record.ip, record.platform, record.os_version))
+    return keys
+
+
+def _lookup_keys(record: StoredEvent) -> list[str]:
+    """The keys `LiveAttributor._candidates` looks an install or open up under."""
+    keys = []
+    if record.click_id:
+        keys.append("c" + record.click_id)
+    ad_id = advertising_id(record)
+    if ad_id:
+        keys.append(("i" if record.platform == "ios" else "g") + ad_id)
+    if record.ip and record.platform and record.os_version:
+        keys.append(_fingerprint_key(record.ip, record.platform, record.os_version))
+    return keys
+
+
+def _fingerprint_key(ip: str, platform: str, os_version: str) -> str:
+    return f"f{ip}\x1f{platform}\x1f{os_version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +143,9 @@ class LiveAttributor:
         self._apps: dict[str, _AppIndex] = {}
         # Fraud's verdict on an install, asked once it is stamped: True rejects it (rule 4).
         self.judge: Callable[[StoredEvent], bool] | None = None
+        # Touches other workers indexed, fetched for the records being observed
+        # (device-partitioned cluster): candidates beside this process's own.
+        self._remote: dict[tuple[str, str], list[Touch]] = {}
 
     def set_settings(self, app_id: str, settings: AttributionSettings) -> None:
         """Use `settings` for the app's next decisions."""
@@ -92,12 +163,27 @@ class LiveAttributor:
         """Drop an app's index (another worker attributes it now); its settings stay."""
         self._apps.pop(app_id, None)
 
-    def observe(self, records: Iterable[StoredEvent]) -> list[Decision | None]:
+    def observe(
+        self,
+        records: Iterable[StoredEvent],
+        shared: Mapping[tuple[str, str], list[bytes]] | None = None,
+    ) -> list[Decision | None]:
         """Process records in arrival order: index touches, decide installs, stamp events.
 
         Returns, per record, the decision for installs and None for everything else; the
-        records are updated in place with their attribution fields.
+        records are updated in place with their attribution fields. `shared`: touches other
+        workers indexed (packed, by app id and match key, as `shared_touch_rows` gives
+        them), candidates beside this process's own; duplicates of local ones are harmless.
         """
+        if shared:
+            self._remote = {key: [_unpack(p) for p in packed] for key, packed in shared.items()}
+            try:
+                return self._observe(records)
+            finally:
+                self._remote = {}
+        return self._observe(records)
+
+    def _observe(self, records: Iterable[StoredEvent]) -> list[Decision | None]:
         out: list[Decision | None] = []
         added: dict[str, int] = {}
         for record in records:
@@ -273,16 +359,26 @@ class LiveAttributor:
         self, index: _AppIndex, record: StoredEvent
     ) -> Iterable[tuple[str, list[Touch]]]:
         if record.click_id:
-            yield "click_id", index.by_click_id.get(record.click_id, [])
+            local = index.by_click_id.get(record.click_id)
+            yield "click_id", self._joined(record, "c" + record.click_id, local)
         ad_id = advertising_id(record)
         if ad_id:
-            prefix = "i" if record.platform == "ios" else "g"
-            yield "device", index.by_ad_id.get(prefix + ad_id, [])
+            key = ("i" if record.platform == "ios" else "g") + ad_id
+            yield "device", self._joined(record, key, index.by_ad_id.get(key))
         if record.ip and record.platform and record.os_version:
-            yield (
-                "fingerprint",
-                index.by_fingerprint.get((record.ip, record.platform, record.os_version), []),
-            )
+            local = index.by_fingerprint.get((record.ip, record.platform, record.os_version))
+            if self._remote:
+                key = _fingerprint_key(record.ip, record.platform, record.os_version)
+                yield "fingerprint", self._joined(record, key, local)
+            else:
+                yield "fingerprint", local or []
+
+    def _joined(self, record: StoredEvent, key: str, local: list[Touch] | None) -> list[Touch]:
+        """This process's candidates under `key`, and the shared index's, if any."""
+        remote = self._remote.get((record.app_id, key)) if self._remote else None
+        if remote is None:
+            return local or []
+        return [*local, *remote] if local else remote
 
 
 def _eligible(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from attribo.collector.dedup import RecentIds
 from attribo.collector.records import to_record
 from attribo.events.record import StoredEvent, encode_records
 from attribo.events.types import Event
-from attribo.log.base import Log
+from attribo.log.base import Log, partition_of
 
 if TYPE_CHECKING:  # the fraud extra is optional; the collector runs without it
     from attribo.fraud.gate import FraudGate
@@ -60,6 +61,8 @@ class Collector:
             self.attributor.judge = fraud.judge
         self.counters = IngestCounters()
         self._last_seq = 0
+        # A device-partitioned stream (cluster): records are routed by this key, not the app.
+        self.partition_key: Callable[[StoredEvent], str] | None = None
         # Called with the new records once they are durable (outgoing postbacks).
         self.on_durable: Callable[[list[StoredEvent]], None] | None = None
 
@@ -138,7 +141,9 @@ class Collector:
     ) -> None:
         """Append records durably; on failure forget them so a retry is not a repeat."""
         try:
-            if records:
+            if records and self.partition_key is not None:
+                await self._append_routed(records, reply)
+            elif records:
                 payload = encode_records(records)
                 if reply is None:
                     await self.log.append(payload, app_id)
@@ -152,3 +157,19 @@ class Collector:
         except BaseException:
             self.dedup.forget(app_id, [r.event_id for r in records])
             raise
+
+    async def _append_routed(self, records: list[StoredEvent], reply: str | None) -> None:
+        """One append per partition the records route to, concurrently; all must succeed
+        (a retry of the request re-sends the rest, and the store folds what got through)."""
+        assert self.partition_key is not None
+        count = self.log.partitions  # type: ignore[attr-defined]
+        groups: dict[int, tuple[str, list[StoredEvent]]] = {}
+        for record in records:
+            key = self.partition_key(record)
+            groups.setdefault(partition_of(key, count), (key, []))[1].append(record)
+        await asyncio.gather(
+            *(
+                self.log.append(encode_records(group), key, reply=reply)  # type: ignore[call-arg]
+                for key, group in groups.values()
+            )
+        )

@@ -78,6 +78,11 @@ class PartitionedLog(Log, Protocol):
         """Forget a partition's read position (another reader holds it now)."""
         ...
 
+    def drained_through(self) -> dict[int, int]:
+        """The partitions the last `read_partitions` found empty, each with an offset below
+        which none of their entries can still appear."""
+        ...
+
 
 def partition_of(key: str, partitions: int) -> int:
     """The partition of a key (an app id): the same in every process and release.

@@ -111,6 +111,7 @@ class NatsLog:
         self._tasks: set[asyncio.Task[None]] = set()
         self._all = _Cursor(self._consumer_prefix, subject_name(namespace))  # every partition
         self._cursors: dict[int, _Cursor] = {}
+        self._drained: dict[int, int] = {}  # see `drained_through`
         try:
             self._nc, self._js = self._call(self._connect(url, connect_timeout_s))
             self.partitions = self._call(self._ensure_stream(replicas, max_age_s))
@@ -263,10 +264,12 @@ class NatsLog:
         info = await self._js.stream_info(self._stream, subjects_filter=self._all.subject)
         counts = info.state.subjects or {}
         busy: dict[int, tuple[_Cursor, int]] = {}
+        drained: dict[int, int] = {}
         for partition, offset in offsets.items():
             cursor = self._cursor(partition)
             count = counts.get(cursor.subject, 0)
             if cursor.position == offset and not cursor.buffer and cursor.drained_at == count:
+                drained[partition] = info.state.last_seq
                 continue  # nothing was added to this subject since it was last drained
             busy[partition] = (cursor, count)
         share = max(1, max_bytes // max(1, len(busy)))
@@ -280,7 +283,14 @@ class NatsLog:
                 cursor.drained_at = -1
             elif not cursor.buffer:
                 cursor.drained_at = count
+                drained[partition] = info.state.last_seq
+        self._drained = drained
         return found
+
+    def drained_through(self) -> dict[int, int]:
+        """The partitions the last `read_partitions` found empty, each with the stream's last
+        sequence before that read: no later entry of theirs can have a lower offset."""
+        return dict(self._drained)
 
     def _cursor(self, partition: int) -> _Cursor:
         cursor = self._cursors.get(partition)

@@ -13,6 +13,16 @@ Taking a partition (at start, or from a worker that died or gave it back): its a
 index is rebuilt from the store alone, and consumption resumes at its stored offset; the
 entries after it were never stored, and are attributed again in the same order, so they get
 the same decisions (and answers) as before.
+
+Partitioned by app and device (`shared` given; `ATTRIBO_PARTITION_BY=device`), one app
+spreads over every worker, and a touch can sit on another partition than the install it
+wins. Then a record's arrival sequence is its stream position (the stream orders every
+partition), every worker puts the touches it reads into the shared index and says how far
+each of its partitions is indexed, and an entry with installs or opens waits until every
+other partition is indexed up to it: it then sees exactly the touches that arrived before
+it, whoever read them, and a replay of the store agrees. Taking a partition rebuilds the
+whole local index from the store (after storing what is pending); the shared index holds
+what other workers read and did not store yet.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -27,10 +38,10 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 from attribo.attribution.answer import DeepLinkOf, answer_message, live_answer
-from attribo.attribution.live import LiveAttributor
+from attribo.attribution.live import LiveAttributor, shared_lookup_keys, shared_touch_rows
 from attribo.attribution.restore import restore_live
 from attribo.events.record import StoredEvent, decode_records, encode_records
-from attribo.log.base import PartitionedLog, partition_of
+from attribo.log.base import LogEntry, PartitionedLog, partition_of
 from attribo.pipeline.store_writer import CONSUMER
 from attribo.store.base import Store
 from attribo.store.schema import payloads_to_table
@@ -42,6 +53,31 @@ _log = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
 _POLL_S = 0.003  # an empty log is asked again this soon: answers wait on it
 Answer = tuple[str, str, bytes]  # app id, event id, answer JSON
+# Device partitions: a record's sequence is SEQ_BASE + its entry's stream offset * SEQ_SLOT +
+# its place in the entry: above the clock-based sequences (microseconds) stored before, and
+# room for far more records than an entry carries (a batch holds 1,000 at most).
+SEQ_BASE = 1 << 53
+SEQ_SLOT = 1 << 16
+
+
+class SharedTouches(Protocol):
+    """The touchpoint index every worker shares, and how far each partition is in it."""
+
+    def add(self, touches: Iterable[tuple[str, str, int, bytes]]) -> int:
+        """Index (app id, match key, event time, packed touch) rows."""
+        ...
+
+    def fetch(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[bytes]]:
+        """The packed touches of each (app id, match key)."""
+        ...
+
+    def publish_indexed(self, reached: dict[int, int]) -> None:
+        """Say how far the given partitions are indexed (offsets only grow)."""
+        ...
+
+    def indexed(self) -> dict[int, int]:
+        """How far every partition is indexed."""
+        ...
 
 
 class Partitions(Protocol):
@@ -96,6 +132,8 @@ class _Held:
     read_offset: int  # what has been attributed
     pending: list[StoredEvent] = field(default_factory=list)
     pending_since: float = 0.0
+    # Device partitions: entries read but not attributed yet (waiting for other partitions).
+    backlog: deque[LogEntry] = field(default_factory=deque)
 
 
 class AttributingWorker:
@@ -112,6 +150,7 @@ class AttributingWorker:
         send_answers: Callable[[list[tuple[str, bytes]]], None],
         keep_answers: Callable[[list[Answer]], None],
         partitions: Partitions | None = None,
+        shared: SharedTouches | None = None,
         max_events: int = 100_000,
         idle_ms: int = 200,
         refresh_s: float = 1.0,
@@ -124,6 +163,8 @@ class AttributingWorker:
         self._send_answers = send_answers
         self._keep_answers = keep_answers
         self.partitions = partitions or AllPartitions(log.partitions)
+        self.shared = shared  # set: partitioned by app and device (see the module docstring)
+        self.waits = 0  # entries that had to wait for another partition's touches
         self._max_events = max_events
         self._max_bytes = max_events * 200
         self._idle_s = idle_ms / 1000
@@ -151,6 +192,8 @@ class AttributingWorker:
         with self._lock:
             if time.monotonic() >= self._next_refresh:
                 self._rebalance()
+            if self.shared is not None:
+                return self._step_shared(self.shared)
             offsets = {
                 p: held.read_offset for p, held in self.held.items() if self.partitions.holds(p)
             }
@@ -170,17 +213,79 @@ class AttributingWorker:
                     held.pending.extend(records)
                     held.read_offset = entry.next_offset
                 taken += len(entries)
-            if kept:
-                self._keep_answers(kept)  # first: a repeat that races the answer finds it
-                self._send_answers(answers)
-                self.answered += len(answers)
-            waiting = [h for h in self.held.values() if h.pending]
-            due = sum(len(h.pending) for h in waiting) >= self._max_events or any(
-                time.monotonic() - h.pending_since >= self._idle_s for h in waiting
-            )
-            if due:
-                self._write(list(self.held))
+            self._finish(answers, kept)
             return taken
+
+    def _finish(self, answers: list[tuple[str, bytes]], kept: list[Answer]) -> None:
+        """Send the step's answers; store the held partitions when a batch is due."""
+        if kept:
+            self._keep_answers(kept)  # first: a repeat that races the answer finds it
+            self._send_answers(answers)
+            self.answered += len(answers)
+        waiting = [h for h in self.held.values() if h.pending]
+        due = sum(len(h.pending) for h in waiting) >= self._max_events or any(
+            time.monotonic() - h.pending_since >= self._idle_s for h in waiting
+        )
+        if due:
+            self._write(list(self.held))
+
+    def _step_shared(self, shared: SharedTouches) -> int:
+        """One step partitioned by device: read, attribute what every partition's touches
+        allow, index the touches read, and say how far each held partition got."""
+        reached = shared.indexed()
+        offsets = {
+            p: h.read_offset
+            for p, h in self.held.items()
+            if self.partitions.holds(p) and not h.backlog
+        }
+        read = self._log.read_partitions(offsets, self._max_bytes) if offsets else {}
+        drained = self._log.drained_through()
+        for partition, entries in read.items():
+            self.held[partition].backlog.extend(entries)
+        for partition, held in self.held.items():  # this worker's own touches are at hand
+            reached[partition] = self._indexed_through(held, drained.get(partition, -1))
+        answers: list[tuple[str, bytes]] = []
+        kept: list[Answer] = []
+        rows: list[tuple[str, str, int, bytes]] = []
+        taken = 0
+        for partition in sorted(self.held):
+            held = self.held[partition]
+            while held.backlog:
+                entry = held.backlog[0]
+                records = decode_records(entry.payload)
+                if any(r.type in ("install", "open") for r in records) and not all(
+                    reached.get(p, -1) >= entry.next_offset
+                    for p in range(self._log.partitions)
+                    if p != partition
+                ):
+                    self.waits += 1
+                    break  # another partition may still hold a touch from before it
+                base = SEQ_BASE + entry.next_offset * SEQ_SLOT
+                for place, record in enumerate(records):
+                    record.seq = base + place
+                self._attribute(records, shared)
+                rows.extend(shared_touch_rows(records))
+                if entry.reply is not None:
+                    self._answer(records, entry.reply, answers, kept)
+                if not held.pending:
+                    held.pending_since = time.monotonic()
+                held.pending.extend(records)
+                held.read_offset = reached[partition] = entry.next_offset
+                held.backlog.popleft()
+                taken += 1
+        shared.add(rows)  # before saying so: an install elsewhere may rely on them
+        shared.publish_indexed(
+            {p: self._indexed_through(h, drained.get(p, -1)) for p, h in self.held.items()}
+        )
+        self._finish(answers, kept)
+        return taken
+
+    @staticmethod
+    def _indexed_through(held: _Held, drained: int) -> int:
+        """The offset up to which a held partition's touches are all indexed."""
+        if held.backlog:  # everything before the waiting entry
+            return held.backlog[0].next_offset - 1
+        return max(held.read_offset, drained)  # what was read, or the stream's end if empty
 
     def _answer(
         self, records: list[StoredEvent], reply: str, answers: list, kept: list[Answer]
@@ -191,14 +296,16 @@ class AttributingWorker:
                 answers.append((reply, answer_message(record.app_id, record.event_id, answer)))
                 kept.append((record.app_id, record.event_id, _json.encode(answer)))
 
-    def _attribute(self, records: list[StoredEvent]) -> None:
-        last = self._last_seq
-        for record in records:  # stream order is arrival order from here on
-            last = record.seq = max(record.seq, last + 1)
-        self._last_seq = last
+    def _attribute(self, records: list[StoredEvent], shared: SharedTouches | None = None) -> None:
+        if shared is None:
+            last = self._last_seq
+            for record in records:  # stream order is arrival order from here on
+                last = record.seq = max(record.seq, last + 1)
+            self._last_seq = last
         if self.fraud is not None:
             self.fraud.screen(records)
-        self.attributor.observe(records)
+        wanted = shared_lookup_keys(records) if shared is not None else []
+        self.attributor.observe(records, shared.fetch(wanted) if shared and wanted else None)
         if self.fraud is not None:
             self.fraud.after(records)
         if self.on_attributed is not None and records:
@@ -248,7 +355,13 @@ class AttributingWorker:
         """Start on partitions: stored offsets, and their apps' index rebuilt from the store."""
         wanted = set(partitions)
         count = self._log.partitions
-        apps = [a for a in _stored_apps(self._store) if partition_of(a, count) in wanted]
+        if self.shared is not None:  # every app has devices there: rebuild all, from a
+            self._write(list(self.held))  # store that holds this worker's work too
+            for app_id in self.attributor.app_ids():
+                self._forget_app(app_id)
+            apps = _stored_apps(self._store)
+        else:
+            apps = [a for a in _stored_apps(self._store) if partition_of(a, count) in wanted]
         restore_live(self.attributor, self._store, None, 0, apps)
         self._last_seq = max(self._last_seq, _stored_max_seq(self._store))
         start = self._log.start_offset()
@@ -262,12 +375,16 @@ class AttributingWorker:
         """Forget a partition and the state of its apps (unstored work is redone elsewhere)."""
         self.held.pop(partition, None)
         count = self._log.partitions
-        for app_id in self.attributor.app_ids():
-            if partition_of(app_id, count) == partition:
-                self.attributor.forget(app_id)
-                if self.fraud is not None:
-                    self.fraud.forget(app_id)
+        if self.shared is None:  # partitioned by device, apps stay: taking rebuilds them
+            for app_id in self.attributor.app_ids():
+                if partition_of(app_id, count) == partition:
+                    self._forget_app(app_id)
         self._log.release_partition(partition)
+
+    def _forget_app(self, app_id: str) -> None:
+        self.attributor.forget(app_id)
+        if self.fraud is not None:
+            self.fraud.forget(app_id)
 
     def lag_bytes(self) -> int:
         """How far the store is behind the log (messages), on every partition: the held ones

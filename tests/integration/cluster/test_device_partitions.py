@@ -1,0 +1,203 @@
+"""One app over two workers: the stream partitioned by app and device, touches shared in Redis.
+
+Collectors route each record by its app and device, so a web click (no device id) and the
+install that carries its click id, or that matches its fingerprint, land on different
+partitions, held by different workers. Two workers (threads over one chDB store, on the
+machine's NATS and Redis) share the partitions; one stops without a word mid-stream and the
+other takes its partitions over. Every event is stored once, every decision is the one a
+single attributor over the stream in arrival order takes, and a replay of the store agrees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+from cluster_services import NATS_URL, REDIS_URL, drop_namespace, service_missing
+
+from attribo.attribution.live import LiveAttributor, device_partition_key
+from attribo.attribution.replay import rebuild_summary
+from attribo.attribution.rules import LATENESS_MS
+from attribo.attribution.settings import AttributionSettings
+from attribo.collector.dedup import DedupIndex
+from attribo.collector.ingest import Collector
+from attribo.events.record import StoredEvent
+from attribo.log.base import partition_of
+
+pytest.importorskip("chdb", reason="chdb is in the cluster extra")
+pytest.importorskip("nats", reason="nats-py is in the cluster extra")
+
+from attribo.hotstate.redis_leases import RedisPartitionLeases
+from attribo.hotstate.redis_touches import RedisTouchIndex
+from attribo.log.nats import NatsLog
+from attribo.pipeline.attributing_worker import AttributingWorker
+from attribo.store.clickhouse import ClickHouseStore
+
+PARTITIONS = 4
+APP = "one.big.app"
+T0 = 1_700_000_000_000
+MINUTE = 60_000
+
+
+def _event(event_id: str, kind: str, n: int, **fields: object) -> StoredEvent:
+    t = T0 + n * MINUTE + (1000 if kind not in ("click", "impression") else 0)
+    return StoredEvent(
+        app_id=APP,
+        event_id=event_id,
+        type=kind,
+        event_time=t,
+        received_at=t,
+        platform="android",
+        os_version="14",
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _round(n: int) -> list[StoredEvent]:
+    """A web click and a device click; installs matching the previous round's three ways."""
+    records = [
+        _event(f"web-{n}", "click", n, click_id=f"k-{n}", ip=f"10.1.{n}.1", network="web"),
+        _event(f"dclick-{n}", "click", n, gaid=f"dev-{n}", ip="10.9.9.9", network=f"net{n % 3}"),
+    ]
+    if n:
+        m = n - 1
+        records += [
+            _event(f"cid-install-{m}", "install", n, gaid=f"u-{m}", click_id=f"k-{m}"),
+            _event(f"dev-install-{m}", "install", n, gaid=f"dev-{m}", ip="10.8.8.8"),
+            _event(f"fp-install-{m}", "install", n, android_id=f"a-{m}", ip=f"10.1.{m}.1"),
+            _event(f"buy-{m}", "purchase", n, gaid=f"dev-{m}", revenue=1.5, currency="EUR"),
+        ]
+    return records
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_path: Path) -> None:
+    try:
+        log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
+        return
+    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
+    logs = [log]
+    collector = Collector(log, DedupIndex(3_600_000), attributes=False)
+    collector.partition_key = device_partition_key
+    attributed_by: dict[str, str] = {}
+    guard = threading.Lock()
+
+    def worker(name: str) -> tuple[AttributingWorker, RedisPartitionLeases]:
+        own_log = NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+        logs.append(own_log)
+        attributor = LiveAttributor()
+        made = AttributingWorker(
+            own_log,
+            store,
+            attributor,
+            fraud=None,
+            deep_link_of=lambda link_id: None,
+            send_answers=lambda answers: None,
+            keep_answers=lambda answers: None,
+            partitions=RedisPartitionLeases.from_url(
+                REDIS_URL, namespace, PARTITIONS, ttl_ms=1500, worker_id=name
+            ),
+            shared=RedisTouchIndex.from_url(
+                REDIS_URL,
+                namespace,
+                lambda app: attributor.settings(app).max_lookback_ms + LATENESS_MS,
+            ),
+            idle_ms=0,
+            refresh_s=0.2,
+        )
+
+        def note(records: list[StoredEvent]) -> None:
+            with guard:
+                attributed_by.update({r.event_id: name for r in records if r.type == "install"})
+
+        made.on_attributed = note
+        return made, made.partitions  # type: ignore[return-value]
+
+    def stored() -> list[dict[str, object]]:
+        return store.query("SELECT * FROM events FINAL ORDER BY seq", []).to_pylist()
+
+    sent: list[StoredEvent] = []
+
+    def publish(rounds: range) -> None:
+        async def send() -> None:
+            for n in rounds:
+                batch = _round(n)
+                sent.extend(batch)
+                for record in batch[:-1]:
+                    await collector.append(APP, [msgspec.structs.replace(record)])
+                # The round's purchase with the next round's web click: one request, routed
+                # to two partitions in two appends.
+                extra = _round(n + 100)[:1]
+                sent.extend(extra)
+                await collector.append(APP, [msgspec.structs.replace(batch[-1]), *extra])
+
+        asyncio.run(send())
+        _wait(lambda: len(stored()) >= len(sent), "the workers to store what was sent")
+
+    try:
+        a, _ = worker("worker-a")
+        a.start()
+        publish(range(0, 4))
+        b, b_leases = worker("worker-b")
+        b.start()
+        _wait(lambda: len(a.held) == len(b.held) == PARTITIONS // 2, "a fair share each")
+        publish(range(4, 10))
+        a._stop.set()  # worker a stops beating and renewing, as if killed: no drain
+        a._thread.join()
+        publish(range(10, 12))  # waits on a's partitions until b took them over
+        _wait(lambda: len(b.held) == PARTITIONS, "worker b to take over every partition")
+        publish(range(12, 14))
+        b.stop(drain=True)
+
+        rows = stored()
+        ids = [r["event_id"] for r in rows]
+        assert len(ids) == len(set(ids)) == len(sent), "every event stored exactly once"
+        # The stream's order (the stored sequence) through one attributor.
+        by_id = {r.event_id: r for r in sent}
+        oracle = LiveAttributor()
+        ordered = [msgspec.structs.replace(by_id[str(r["event_id"])], seq=r["seq"]) for r in rows]
+        oracle.observe(ordered)
+        expected = {r.event_id: r for r in ordered}
+        installs = [r for r in rows if r["type"] in ("install", "purchase")]
+        assert len(installs) == 13 * 4
+        for row in installs:
+            want = expected[str(row["event_id"])]
+            assert (row["attribution"], row["match_type"], row["touch_event_id"]) == (
+                want.attribution,
+                want.match_type,
+                want.touch_event_id,
+            ), row["event_id"]
+            assert row["install_event_id"] == want.install_event_id
+        matched = {str(r["event_id"]): r["touch_event_id"] for r in rows if r["type"] == "install"}
+        for m in range(13):
+            assert matched[f"cid-install-{m}"] == f"web-{m}"
+            assert matched[f"dev-install-{m}"] == f"dclick-{m}"
+            assert matched[f"fp-install-{m}"] == f"web-{m}"
+        # The point of it: one app over both workers, matches across partitions.
+        assert set(attributed_by.values()) == {"worker-a", "worker-b"}
+        part = {r.event_id: partition_of(device_partition_key(r), PARTITIONS) for r in sent}
+        assert any(part[f"cid-install-{m}"] != part[f"web-{m}"] for m in range(13))
+        assert any(part[f"fp-install-{m}"] != part[f"web-{m}"] for m in range(13))
+        assert b.waits + a.waits > 0  # some installs did wait for another partition
+        _, summary = rebuild_summary(store, AttributionSettings())
+        assert summary["installs"] == 39 and summary["changed_vs_live"] == 0
+        assert b_leases.holders() == {}
+    finally:
+        store.close()
+        for each in logs:
+            each.close()
+        drop_namespace(namespace)
