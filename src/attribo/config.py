@@ -79,8 +79,8 @@ class Settings:
     partitions: int = field(
         default=8,
         metadata={
-            "help": "cluster: partitions of a new event stream, by app; the most workers that"
-            " share the attribution (an existing stream keeps its count)"
+            "help": "cluster: partitions of a new event stream; the most workers that share"
+            " the attribution (an existing stream keeps its count)"
         },
     )
     partition_by: str = field(
@@ -103,7 +103,7 @@ class Settings:
     )
     redis_url: str = field(
         default="redis://127.0.0.1:6379/0",
-        metadata={"help": "cluster: dedup keys and rate limits"},
+        metadata={"help": "cluster: dedup keys, rate limits, leases, shared touchpoint index"},
     )
     clickhouse_url: str = field(
         default="",

@@ -39,6 +39,10 @@ class IngestCounters:
         self.rejected_by_field[field_name] = self.rejected_by_field.get(field_name, 0) + count
 
 
+# What a record's order across partitions depends on (see `Collector._append_routed`).
+_ORDER_CLASS = {"click": "touch", "impression": "touch", "install": "decide", "open": "decide"}
+
+
 class Collector:
     """Accepts validated events of one app: drops repeats, enriches, appends to the log."""
 
@@ -159,17 +163,29 @@ class Collector:
             raise
 
     async def _append_routed(self, records: list[StoredEvent], reply: str | None) -> None:
-        """One append per partition the records route to, concurrently; all must succeed
-        (a retry of the request re-sends the rest, and the store folds what got through)."""
+        """One append per partition and layer, submitted in order; all must succeed (a retry
+        of the request re-sends the rest, and the store folds what got through).
+
+        A layer is a run of touches, or of installs and opens, with the other events among
+        them: across partitions only a touch and an install (or open) depend on their order,
+        so the stream sees every such pair in the request's order, and one process would
+        have decided the same. (Appends of one connection keep their order on JetStream.)
+        """
         assert self.partition_key is not None
         count = self.log.partitions  # type: ignore[attr-defined]
-        groups: dict[int, tuple[str, list[StoredEvent]]] = {}
+        layers: list[dict[int, tuple[str, list[StoredEvent]]]] = []
+        layer_kind = ""
         for record in records:
+            kind = _ORDER_CLASS.get(record.type, "")
+            if not layers or (kind and kind != layer_kind):
+                layers.append({})
+                layer_kind = kind or layer_kind
             key = self.partition_key(record)
-            groups.setdefault(partition_of(key, count), (key, []))[1].append(record)
+            layers[-1].setdefault(partition_of(key, count), (key, []))[1].append(record)
         await asyncio.gather(
             *(
                 self.log.append(encode_records(group), key, reply=reply)  # type: ignore[call-arg]
-                for key, group in groups.values()
+                for layer in layers
+                for key, group in layer.values()
             )
         )

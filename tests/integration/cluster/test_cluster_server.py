@@ -29,10 +29,14 @@ pytest.importorskip("chdb", reason="chdb is in the cluster extra")
 pytest.importorskip("nats", reason="nats-py is in the cluster extra")
 
 
-@pytest.fixture
-def cluster_server(namespace: str, tmp_path: Path) -> Iterator[ServerProcess]:
+@pytest.fixture(params=["app"])
+def cluster_server(
+    namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    """A cluster server; `partition_by` (the param): how its stream is partitioned."""
     data = tmp_path / "cluster"
-    server = ServerProcess(data, env=cluster_env(namespace, str(data)))
+    env = {**cluster_env(namespace, str(data)), "ATTRIBO_PARTITION_BY": request.param}
+    server = ServerProcess(data, env=env)
     try:
         server.start()
     except RuntimeError as exc:
@@ -88,10 +92,12 @@ SIM_METRICS = (
 )
 
 
+@pytest.mark.parametrize("cluster_server", ["app", "device"], indirect=True)
 def test_simulated_traffic_gives_the_same_attributions_and_reports(
     cluster_server: ServerProcess, tmp_path: Path
 ) -> None:
-    """A simulated week (two apps, fraud, spend) through both profiles gives the same answers."""
+    """A simulated week (two apps, fraud, spend) through both profiles gives the same answers,
+    whether the cluster's stream is partitioned by app or by device."""
     params = load_params(installs=300, days=6, seed=23, app_ids=SIM_APPS, start=date(2026, 11, 2))
     embedded = ServerProcess(tmp_path / "embedded").start()
     try:
