@@ -145,13 +145,13 @@ class Collector:
     ) -> None:
         """Append records durably; on failure forget them so a retry is not a repeat."""
         try:
-            if records and self.partition_key is not None:
-                await self._append_routed(records, reply)
-            elif records:
-                payload = encode_records(records)
-                if reply is None:
-                    await self.log.append(payload, app_id)
+            if records:
+                if self.partition_key is not None:
+                    await self._append_routed(records, reply)
+                elif reply is None:
+                    await self.log.append(encode_records(records), app_id)
                 else:  # only the cluster's log carries a reply subject
+                    payload = encode_records(records)
                     await self.log.append(payload, app_id, reply=reply)  # type: ignore[call-arg]
                 confirm = getattr(self.dedup, "confirm_async", None)
                 if confirm is not None:  # a shared memory marks ids durable (RedisDedup)

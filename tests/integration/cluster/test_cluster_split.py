@@ -53,10 +53,11 @@ def _start(process: ServerProcess, tmp_path: Path) -> ServerProcess:
         raise
 
 
-@pytest.fixture
-def split(namespace: str, tmp_path: Path) -> Iterator[Split]:
+@pytest.fixture(params=["app"])
+def split(namespace: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Split]:
+    """The split processes; the param: what the stream is partitioned by."""
     data = tmp_path / "cluster"
-    env = cluster_env(namespace, str(data))
+    env = {**cluster_env(namespace, str(data)), "ATTRIBO_PARTITION_BY": request.param}
     api = _start(ServerProcess(data, env=env, command=("api",)), tmp_path)
     port = free_port()
     collectors = [
@@ -157,6 +158,7 @@ def _stored_once(split: Split, acked: set[str]) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("split", ["app", "device"], indirect=True)
 def test_worker_killed_mid_stream_loses_nothing(split: Split) -> None:
     key = split.collectors[0].create_app("crash.app")["ingest_key"]
     acked: set[str] = set()
@@ -179,6 +181,7 @@ def test_worker_killed_mid_stream_loses_nothing(split: Split) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("split", ["app", "device"], indirect=True)
 def test_collector_killed_while_serving_loses_nothing(split: Split) -> None:
     key = split.collectors[0].create_app("crash.app")["ingest_key"]
     acked: set[str] = set()
