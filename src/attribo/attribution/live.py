@@ -109,6 +109,8 @@ class InstallState:
     match: str | None = None
     touch_event_id: str | None = None
     link_id: str | None = None
+    decision: Decision | None = None  # to stamp a repeat of this install the same way
+    watermark: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +265,14 @@ class LiveAttributor:
 
     # -- installs --------------------------------------------------------------------------
     def _install(self, index: _AppIndex, record: StoredEvent) -> Decision:
+        seen = index.by_install_id.get(record.event_id)
+        if seen is not None and seen.decision is not None:
+            # The same event again (a client's retry of a request whose append landed, the
+            # log's tail after a restart): the decision taken, not a re-install of itself.
+            _stamp(record, seen.decision, seen.watermark)
+            if seen.status == "blocked":
+                record.attribution = "blocked"
+            return seen.decision
         settings = self.settings(record.app_id)
         floor = _floor(index, settings)
         key = device_key(record)
@@ -299,6 +309,8 @@ class LiveAttributor:
             decision.match,
             record.touch_event_id,
             decision.touch.link_id if decision.touch is not None else None,
+            decision,
+            index.watermark,
         )
         index.by_install_id[record.event_id] = state
         if key:
