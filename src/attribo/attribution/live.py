@@ -49,7 +49,7 @@ def shared_touch_rows(records: Iterable[StoredEvent]) -> list[SharedRow]:
         if record.type not in ("click", "impression") or record.attribution == "blocked":
             continue
         packed = _pack(Touch.of(record))
-        for key in _touch_keys(record):
+        for key in touch_match_keys(record):
             rows.append((record.app_id, key, record.event_time, packed))
     return rows
 
@@ -60,11 +60,12 @@ def shared_lookup_keys(records: Iterable[StoredEvent]) -> list[tuple[str, str]]:
         (record.app_id, key)
         for record in records
         if record.type in ("install", "open")
-        for key in _lookup_keys(record)
+        for key in lookup_match_keys(record)
     ]
 
 
-def _touch_keys(record: StoredEvent) -> list[str]:
+def touch_match_keys(record: StoredEvent) -> list[str]:
+    """The keys the live index files a click or impression under."""
     keys = []
     if record.type == "click" and record.click_id:
         keys.append("c" + record.click_id)
@@ -77,7 +78,7 @@ def _touch_keys(record: StoredEvent) -> list[str]:
     return keys
 
 
-def _lookup_keys(record: StoredEvent) -> list[str]:
+def lookup_match_keys(record: StoredEvent) -> list[str]:
     """The keys `LiveAttributor._candidates` looks an install or open up under."""
     keys = []
     if record.click_id:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from attribo.attribution.live import LiveAttributor
+from attribo.attribution.live import LiveAttributor, lookup_match_keys, touch_match_keys
 from attribo.collector.dedup import RecentIds
 from attribo.collector.records import to_record
 from attribo.events.record import StoredEvent, encode_records
@@ -37,10 +37,6 @@ class IngestCounters:
         """Count rejected events by the field that was wrong."""
         self.rejected += count
         self.rejected_by_field[field_name] = self.rejected_by_field.get(field_name, 0) + count
-
-
-# What a record's order across partitions depends on (see `Collector._append_routed`).
-_ORDER_CLASS = {"click": "touch", "impression": "touch", "install": "decide", "open": "decide"}
 
 
 class Collector:
@@ -166,26 +162,41 @@ class Collector:
         """One append per partition and layer, submitted in order; all must succeed (a retry
         of the request re-sends the rest, and the store folds what got through).
 
-        A layer is a run of touches, or of installs and opens, with the other events among
-        them: across partitions only a touch and an install (or open) depend on their order,
-        so the stream sees every such pair in the request's order, and one process would
-        have decided the same. (Appends of one connection keep their order on JetStream.)
+        Across partitions only a touch and an install (or open) sharing a match key depend
+        on their order, so each record goes to the first layer after every such record of
+        another partition before it (and no earlier than its partition's previous record):
+        the stream then sees every pair that matters in the request's order, and the workers
+        decide what one process would have. (Appends of one connection keep their order on
+        JetStream.) A batch of many devices is a message or two per partition, not one per
+        run of touches.
         """
         assert self.partition_key is not None
         count = self.log.partitions  # type: ignore[attr-defined]
-        layers: list[dict[int, tuple[str, list[StoredEvent]]]] = []
-        layer_kind = ""
+        last_layer: dict[int, int] = {}  # partition: the layer of its latest record
+        layers: dict[bool, dict[str, dict[int, int]]] = {True: {}, False: {}}  # touch?: key:
+        groups: dict[tuple[int, int], tuple[str, list[StoredEvent]]] = {}  # partition: layer
         for record in records:
-            kind = _ORDER_CLASS.get(record.type, "")
-            if not layers or (kind and kind != layer_kind):
-                layers.append({})
-                layer_kind = kind or layer_kind
             key = self.partition_key(record)
-            layers[-1].setdefault(partition_of(key, count), (key, []))[1].append(record)
+            partition = partition_of(key, count)
+            layer = last_layer.get(partition, 0)
+            touch = record.type in ("click", "impression")
+            match_keys: list[str] = []
+            if touch:
+                match_keys = touch_match_keys(record)
+            elif record.type in ("install", "open"):
+                match_keys = lookup_match_keys(record)
+            for match_key in match_keys:  # after the other side's records of the key
+                for other, seen in layers[not touch].get(match_key, {}).items():
+                    if other != partition and seen >= layer:
+                        layer = seen + 1
+            for match_key in match_keys:
+                mine = layers[touch].setdefault(match_key, {})
+                mine[partition] = max(mine.get(partition, 0), layer)
+            last_layer[partition] = layer
+            groups.setdefault((layer, partition), (key, []))[1].append(record)
         await asyncio.gather(
             *(
                 self.log.append(encode_records(group), key, reply=reply)  # type: ignore[call-arg]
-                for layer in layers
-                for key, group in layer.values()
+                for key, group in (groups[place] for place in sorted(groups))
             )
         )

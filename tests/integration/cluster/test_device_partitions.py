@@ -161,6 +161,22 @@ def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_
         publish(range(10, 12))  # waits on a's partitions until b took them over
         _wait(lambda: len(b.held) == PARTITIONS, "worker b to take over every partition")
         publish(range(12, 14))
+        # One request, four devices: a touch before an install that carries its click id
+        # counts, one after does not, though each pair spans two partitions.
+        mixed = [  # web-w2 and web-y share a partition: appends per partition alone would
+            # put web-y before y-install
+            _event("web-w2", "click", 20, click_id="k-w", network="other"),
+            _event("web-x", "click", 20, click_id="k-x", network="early"),
+            _event("x-install", "install", 20, gaid="u-x", click_id="k-x"),
+            _event("y-install", "install", 20, gaid="u-y", click_id="k-y"),
+            _event("web-y", "click", 20, click_id="k-y", network="late"),
+        ]
+        part_of = {r.event_id: partition_of(device_partition_key(r), PARTITIONS) for r in mixed}
+        assert part_of["web-w2"] == part_of["web-y"] != part_of["y-install"]
+        assert part_of["web-x"] != part_of["x-install"]
+        sent.extend(mixed)
+        asyncio.run(collector.append(APP, [msgspec.structs.replace(r) for r in mixed]))
+        _wait(lambda: len(stored()) >= len(sent), "the mixed request to be stored")
         b.stop(drain=True)
 
         rows = stored()
@@ -173,7 +189,7 @@ def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_
         oracle.observe(ordered)
         expected = {r.event_id: r for r in ordered}
         installs = [r for r in rows if r["type"] in ("install", "purchase")]
-        assert len(installs) == 13 * 4
+        assert len(installs) == 13 * 4 + 2
         for row in installs:
             want = expected[str(row["event_id"])]
             assert (row["attribution"], row["match_type"], row["touch_event_id"]) == (
@@ -183,6 +199,7 @@ def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_
             ), row["event_id"]
             assert row["install_event_id"] == want.install_event_id
         matched = {str(r["event_id"]): r["touch_event_id"] for r in rows if r["type"] == "install"}
+        assert matched["x-install"] == "web-x" and matched["y-install"] is None
         for m in range(13):
             assert matched[f"cid-install-{m}"] == f"web-{m}"
             assert matched[f"dev-install-{m}"] == f"dclick-{m}"
@@ -194,7 +211,7 @@ def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_
         assert any(part[f"fp-install-{m}"] != part[f"web-{m}"] for m in range(13))
         assert b.waits + a.waits > 0  # some installs did wait for another partition
         _, summary = rebuild_summary(store, AttributionSettings())
-        assert summary["installs"] == 39 and summary["changed_vs_live"] == 0
+        assert summary["installs"] == 41 and summary["changed_vs_live"] == 0
         assert b_leases.holders() == {}
     finally:
         store.close()
