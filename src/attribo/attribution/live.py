@@ -26,8 +26,10 @@ from attribo.events.record import StoredEvent
 
 _BUCKET_MS = 3_600_000
 _EXPIRE_KEYS_PER_TOUCH = 8  # > keys added per touch (3), so expiry keeps up
-_pack = msgspec.msgpack.Encoder().encode
-_unpack = msgspec.msgpack.Decoder(Touch).decode
+# Touches shared between workers are JSON text: Redis's Lua reads MessagePack strings but
+# not binary, and the shared index's batched add goes through it.
+_pack = msgspec.json.Encoder().encode
+_unpack = msgspec.json.Decoder(Touch).decode
 SharedRow = tuple[str, str, int, bytes]  # app id, match key, event time, packed touch
 
 

@@ -20,8 +20,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import msgspec
+
 from attribo.hotstate.redis_client import key_part, redis_from_url
 
+# ARGV[1]: a MessagePack array [rows, trims]; rows of (key, score, member), trims of (key,
+# floor, ttl): add the rows, then trim each key below its floor and renew its expiry. One
+# argument a batch, unpacked in Redis (its Lua has cmsgpack): encoding three arguments a
+# row in the client cost more than the adds themselves.
+_ADD = """
+local batch = cmsgpack.unpack(ARGV[1])
+for _, row in ipairs(batch[1]) do
+  redis.call('zadd', row[1], row[2], row[3])
+end
+for _, trim in ipairs(batch[2]) do
+  redis.call('zremrangebyscore', trim[1], '-inf', '(' .. trim[2])
+  redis.call('pexpire', trim[1], trim[3])
+end
+return #batch[1]
+"""
 # Raise each field to the given value if higher; ARGV holds field, value pairs.
 _RAISE = """
 for i = 1, #ARGV, 2 do
@@ -30,6 +47,9 @@ for i = 1, #ARGV, 2 do
 end
 return 1
 """
+
+
+_pack = msgspec.msgpack.Encoder().encode
 
 
 class RedisTouchIndex:
@@ -43,6 +63,7 @@ class RedisTouchIndex:
         self._indexed = f"{namespace}:indexed"
         self._horizon_ms = horizon_ms
         self._raise = client.register_script(_RAISE)
+        self._add = client.register_script(_ADD)
 
     @classmethod
     def from_url(
@@ -55,25 +76,23 @@ class RedisTouchIndex:
         return f"{self._prefix}{key_part(app_id)}{key}"
 
     def add(self, touches: Iterable[tuple[str, str, int, bytes]]) -> int:
-        """Index (app id, match key, event time, packed touch) rows in one round trip."""
-        pipe = self._redis.pipeline(transaction=False)
+        """Index (app id, match key, event time, packed touch) rows in one round trip; a
+        packed touch is UTF-8 text (JSON), which Redis's Lua takes in MessagePack."""
+        rows: list[tuple[str, int, str]] = []
         newest: dict[str, tuple[int, int]] = {}  # key: newest event time, the app's horizon
         horizons: dict[str, int] = {}
-        count = 0
         for app_id, key, event_time, packed in touches:
             name = self._key(app_id, key)
-            pipe.zadd(name, {packed: event_time})
+            rows.append((name, event_time, packed.decode()))  # a string to Redis's Lua
             horizon = horizons.get(app_id)
             if horizon is None:
                 horizon = horizons[app_id] = self._horizon_ms(app_id)
             seen = newest.get(name)
             newest[name] = (event_time if seen is None else max(seen[0], event_time), horizon)
-            count += 1
-        for name, (event_time, horizon) in newest.items():
-            pipe.zremrangebyscore(name, "-inf", f"({event_time - horizon}")
-            pipe.pexpire(name, horizon)
+        count = len(rows)
         if count:
-            pipe.execute()
+            trims = [(name, t - horizon, horizon) for name, (t, horizon) in newest.items()]
+            self._add(args=[_pack((rows, trims))])
         return count
 
     def fetch(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[bytes]]:

@@ -27,6 +27,7 @@ what other workers read and did not store yet.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -248,31 +249,38 @@ class AttributingWorker:
         kept: list[Answer] = []
         rows: list[tuple[str, str, int, bytes]] = []
         taken = 0
-        for partition in sorted(self.held):
+        # In stream order over the held partitions: an entry then never waits for another
+        # partition of this worker (all before it is done), only for other workers'.
+        heads = [(h.backlog[0].next_offset, p) for p, h in self.held.items() if h.backlog]
+        heapq.heapify(heads)
+        while heads:
+            _, partition = heapq.heappop(heads)
             held = self.held[partition]
-            while held.backlog:
-                entry = held.backlog[0]
-                records = decode_records(entry.payload)
-                if any(r.type in ("install", "open") for r in records) and not all(
-                    reached.get(p, -1) >= entry.next_offset
-                    for p in range(self._log.partitions)
-                    if p != partition
-                ):
-                    self.waits += 1
-                    break  # another partition may still hold a touch from before it
-                base = SEQ_BASE + entry.next_offset * SEQ_SLOT
-                for place, record in enumerate(records):
-                    record.seq = base + place
-                self._attribute(records, shared)
-                rows.extend(shared_touch_rows(records))
-                if entry.reply is not None:
-                    self._answer(records, entry.reply, answers, kept)
-                if not held.pending:
-                    held.pending_since = time.monotonic()
-                held.pending.extend(records)
-                held.read_offset = reached[partition] = entry.next_offset
-                held.backlog.popleft()
-                taken += 1
+            entry = held.backlog[0]
+            records = decode_records(entry.payload)
+            if any(r.type in ("install", "open") for r in records) and not all(
+                reached.get(p, -1) >= entry.next_offset
+                for p in range(self._log.partitions)
+                if p != partition
+            ):
+                self.waits += 1
+                continue  # another partition may still hold a touch from before it
+            base = SEQ_BASE + entry.next_offset * SEQ_SLOT
+            for place, record in enumerate(records):
+                record.seq = base + place
+            self._attribute(records, shared)
+            rows.extend(shared_touch_rows(records))
+            if entry.reply is not None:
+                self._answer(records, entry.reply, answers, kept)
+            if not held.pending:
+                held.pending_since = time.monotonic()
+            held.pending.extend(records)
+            held.read_offset = entry.next_offset
+            held.backlog.popleft()
+            reached[partition] = self._indexed_through(held, drained.get(partition, -1))
+            taken += 1
+            if held.backlog:
+                heapq.heappush(heads, (held.backlog[0].next_offset, partition))
         shared.add(rows)  # before saying so: an install elsewhere may rely on them
         shared.publish_indexed(
             {p: self._indexed_through(h, drained.get(p, -1)) for p, h in self.held.items()}
@@ -304,7 +312,9 @@ class AttributingWorker:
             self._last_seq = last
         if self.fraud is not None:
             self.fraud.screen(records)
-        wanted = shared_lookup_keys(records) if shared is not None else []
+        # Holding every partition, every touch before these records passed through here.
+        others = shared is not None and len(self.held) < self._log.partitions
+        wanted = shared_lookup_keys(records) if others else []
         self.attributor.observe(records, shared.fetch(wanted) if shared and wanted else None)
         if self.fraud is not None:
             self.fraud.after(records)
