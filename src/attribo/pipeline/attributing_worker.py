@@ -59,6 +59,7 @@ Answer = tuple[str, str, bytes]  # app id, event id, answer JSON
 # room for far more records than an entry carries (a batch holds 1,000 at most).
 SEQ_BASE = 1 << 53
 SEQ_SLOT = 1 << 16
+_ALONE_PUBLISH_S = 0.05  # holding every partition, progress is published this often
 
 
 class SharedTouches(Protocol):
@@ -166,6 +167,7 @@ class AttributingWorker:
         self.partitions = partitions or AllPartitions(log.partitions)
         self.shared = shared  # set: partitioned by app and device (see the module docstring)
         self.waits = 0  # entries that had to wait for another partition's touches
+        self._next_publish = 0.0
         self._max_events = max_events
         self._max_bytes = max_events * 200
         self._idle_s = idle_ms / 1000
@@ -233,7 +235,8 @@ class AttributingWorker:
     def _step_shared(self, shared: SharedTouches) -> int:
         """One step partitioned by device: read, attribute what every partition's touches
         allow, index the touches read, and say how far each held partition got."""
-        reached = shared.indexed()
+        alone = len(self.held) == self._log.partitions  # then its own progress is all it needs
+        reached = {} if alone else shared.indexed()
         offsets = {
             p: h.read_offset
             for p, h in self.held.items()
@@ -282,9 +285,12 @@ class AttributingWorker:
             if held.backlog:
                 heapq.heappush(heads, (held.backlog[0].next_offset, partition))
         shared.add(rows)  # before saying so: an install elsewhere may rely on them
-        shared.publish_indexed(
-            {p: self._indexed_through(h, drained.get(p, -1)) for p, h in self.held.items()}
-        )
+        now = time.monotonic()
+        if not alone or now >= self._next_publish:  # alone, nobody waits on it: now and then
+            self._next_publish = now + _ALONE_PUBLISH_S
+            shared.publish_indexed(
+                {p: self._indexed_through(h, drained.get(p, -1)) for p, h in self.held.items()}
+            )
         self._finish(answers, kept)
         return taken
 
