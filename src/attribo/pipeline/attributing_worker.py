@@ -207,14 +207,7 @@ class AttributingWorker:
             for partition, entries in read.items():
                 held = self.held[partition]
                 for entry in entries:
-                    records = decode_records(entry.payload)
-                    self._attribute(records)
-                    if entry.reply is not None:
-                        self._answer(records, entry.reply, answers, kept)
-                    if not held.pending:
-                        held.pending_since = time.monotonic()
-                    held.pending.extend(records)
-                    held.read_offset = entry.next_offset
+                    self._take_entry(held, entry, decode_records(entry.payload), answers, kept)
                 taken += len(entries)
             self._finish(answers, kept)
             return taken
@@ -271,14 +264,8 @@ class AttributingWorker:
             base = SEQ_BASE + entry.next_offset * SEQ_SLOT
             for place, record in enumerate(records):
                 record.seq = base + place
-            self._attribute(records, shared)
+            self._take_entry(held, entry, records, answers, kept, shared)
             rows.extend(shared_touch_rows(records))
-            if entry.reply is not None:
-                self._answer(records, entry.reply, answers, kept)
-            if not held.pending:
-                held.pending_since = time.monotonic()
-            held.pending.extend(records)
-            held.read_offset = entry.next_offset
             held.backlog.popleft()
             reached[partition] = self._indexed_through(held, drained.get(partition, -1))
             taken += 1
@@ -293,6 +280,24 @@ class AttributingWorker:
             )
         self._finish(answers, kept)
         return taken
+
+    def _take_entry(
+        self,
+        held: _Held,
+        entry: LogEntry,
+        records: list[StoredEvent],
+        answers: list[tuple[str, bytes]],
+        kept: list[Answer],
+        shared: SharedTouches | None = None,
+    ) -> None:
+        """Attribute an entry's records, answer them if asked, and hold them for the store."""
+        self._attribute(records, shared)
+        if entry.reply is not None:
+            self._answer(records, entry.reply, answers, kept)
+        if not held.pending:
+            held.pending_since = time.monotonic()
+        held.pending.extend(records)
+        held.read_offset = entry.next_offset
 
     @staticmethod
     def _indexed_through(held: _Held, drained: int) -> int:
