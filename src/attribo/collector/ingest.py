@@ -173,8 +173,9 @@ class Collector:
         assert self.partition_key is not None
         count = self.log.partitions  # type: ignore[attr-defined]
         last_layer: dict[int, int] = {}  # partition: the layer of its latest record
-        layers: dict[bool, dict[str, dict[int, int]]] = {True: {}, False: {}}  # touch?: key:
-        groups: dict[tuple[int, int], tuple[str, list[StoredEvent]]] = {}  # partition: layer
+        # Touches (True) and installs or opens (False): match key -> partition -> top layer.
+        layers: dict[bool, dict[str, dict[int, int]]] = {True: {}, False: {}}
+        groups: dict[tuple[int, int], tuple[str, list[StoredEvent]]] = {}  # (layer, partition)
         for record in records:
             key = self.partition_key(record)
             partition = partition_of(key, count)
