@@ -6,6 +6,7 @@ nats-py, redis or chDB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from attribo.config import Settings
@@ -127,7 +128,9 @@ def open_live_interest(settings: Settings) -> RedisLiveInterest:
     return RedisLiveInterest.from_url(settings.redis_url, settings.namespace)
 
 
-def open_shared_touches(settings: Settings, horizon_ms: Any) -> RedisTouchIndex | None:
+def open_shared_touches(
+    settings: Settings, horizon_ms: Callable[[str], int]
+) -> RedisTouchIndex | None:
     """The touchpoint index workers share when the stream is partitioned by device (Redis);
     None when it is partitioned by app (each worker's own index is then complete)."""
     if settings.partition_by != "device":

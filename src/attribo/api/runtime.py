@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from attribo.attribution.live import LiveAttributor, device_partition_key
 from attribo.attribution.restore import restore_live
-from attribo.attribution.rules import LATENESS_MS
 from attribo.attribution.settings import AttributionSettings, settings_from_mapping
 from attribo.backends import (
     open_answer_cache,
@@ -138,9 +137,7 @@ def open_worker(
         attributor.judge = fraud.judge
     cache = open_answer_cache(settings)
     partitions = open_partition_leases(settings, log.partitions)  # type: ignore[attr-defined]
-    shared = open_shared_touches(
-        settings, lambda app_id: attributor.settings(app_id).max_lookback_ms + LATENESS_MS
-    )
+    shared = open_shared_touches(settings, attributor.horizon_ms)
     return AttributingWorker(
         log,  # type: ignore[arg-type]
         store,

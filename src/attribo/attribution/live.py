@@ -160,6 +160,11 @@ class LiveAttributor:
         """The app's settings (defaults unless configured)."""
         return self._settings_for.get(app_id, self._default)
 
+    def horizon_ms(self, app_id: str) -> int:
+        """How long the app's touches can stay candidates: its longest window and the
+        allowed lateness (the depth of `_floor`, and of a shared index's trim)."""
+        return self.settings(app_id).max_lookback_ms + LATENESS_MS
+
     def app_ids(self) -> list[str]:
         """The apps with an index here."""
         return list(self._apps)

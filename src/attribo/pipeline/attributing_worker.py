@@ -134,8 +134,8 @@ class _Held:
     read_offset: int  # what has been attributed
     pending: list[StoredEvent] = field(default_factory=list)
     pending_since: float = 0.0
-    # Device partitions: entries read but not attributed yet (waiting for other partitions).
-    backlog: deque[LogEntry] = field(default_factory=deque)
+    # Device partitions: entries read, decoded, not attributed yet (waiting for others).
+    backlog: deque[tuple[LogEntry, list[StoredEvent]]] = field(default_factory=deque)
 
 
 class AttributingWorker:
@@ -238,7 +238,7 @@ class AttributingWorker:
         read = self._log.read_partitions(offsets, self._max_bytes) if offsets else {}
         drained = self._log.drained_through()
         for partition, entries in read.items():
-            self.held[partition].backlog.extend(entries)
+            self.held[partition].backlog.extend((e, decode_records(e.payload)) for e in entries)
         for partition, held in self.held.items():  # this worker's own touches are at hand
             reached[partition] = self._indexed_through(held, drained.get(partition, -1))
         answers: list[tuple[str, bytes]] = []
@@ -247,13 +247,12 @@ class AttributingWorker:
         taken = 0
         # In stream order over the held partitions: an entry then never waits for another
         # partition of this worker (all before it is done), only for other workers'.
-        heads = [(h.backlog[0].next_offset, p) for p, h in self.held.items() if h.backlog]
+        heads = [(h.backlog[0][0].next_offset, p) for p, h in self.held.items() if h.backlog]
         heapq.heapify(heads)
         while heads:
             _, partition = heapq.heappop(heads)
             held = self.held[partition]
-            entry = held.backlog[0]
-            records = decode_records(entry.payload)
+            entry, records = held.backlog[0]
             if any(r.type in ("install", "open") for r in records) and not all(
                 reached.get(p, -1) >= entry.next_offset
                 for p in range(self._log.partitions)
@@ -270,7 +269,7 @@ class AttributingWorker:
             reached[partition] = self._indexed_through(held, drained.get(partition, -1))
             taken += 1
             if held.backlog:
-                heapq.heappush(heads, (held.backlog[0].next_offset, partition))
+                heapq.heappush(heads, (held.backlog[0][0].next_offset, partition))
         shared.add(rows)  # before saying so: an install elsewhere may rely on them
         now = time.monotonic()
         if not alone or now >= self._next_publish:  # alone, nobody waits on it: now and then
@@ -303,7 +302,7 @@ class AttributingWorker:
     def _indexed_through(held: _Held, drained: int) -> int:
         """The offset up to which a held partition's touches are all indexed."""
         if held.backlog:  # everything before the waiting entry
-            return held.backlog[0].next_offset - 1
+            return held.backlog[0][0].next_offset - 1
         return max(held.read_offset, drained)  # what was read, or the stream's end if empty
 
     def _answer(

@@ -22,7 +22,6 @@ from cluster_services import NATS_URL, REDIS_URL, drop_namespace, service_missin
 
 from attribo.attribution.live import LiveAttributor, device_partition_key
 from attribo.attribution.replay import rebuild_summary
-from attribo.attribution.rules import LATENESS_MS
 from attribo.attribution.settings import AttributionSettings
 from attribo.collector.dedup import DedupIndex
 from attribo.collector.ingest import Collector
@@ -111,11 +110,7 @@ def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_
             partitions=RedisPartitionLeases.from_url(
                 REDIS_URL, namespace, PARTITIONS, ttl_ms=1500, worker_id=name
             ),
-            shared=RedisTouchIndex.from_url(
-                REDIS_URL,
-                namespace,
-                lambda app: attributor.settings(app).max_lookback_ms + LATENESS_MS,
-            ),
+            shared=RedisTouchIndex.from_url(REDIS_URL, namespace, attributor.horizon_ms),
             idle_ms=0,
             refresh_s=0.2,
         )
