@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -127,16 +128,21 @@ class RateLimit:
         control: ControlPlane,
         settings: RateLimitSettings | None = None,
         shared: SharedBuckets | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Wrap `app`; `control` resolves each new key's role once; `shared` holds the tokens."""
+        """Wrap `app`; `control` resolves each new key's role once; `shared` holds the tokens.
+
+        `clock` (monotonic seconds) is a parameter so tests can step time instead of racing it.
+        """
         self._app = app
+        self._clock = clock
         self._shared = shared
         self._take_async = getattr(shared, "take_async", None)
         self._control = control
         self._settings = settings or RateLimitSettings()
         self._keys: dict[str, _Bucket] = {}
         self._clients: dict[str, _Bucket] = {}
-        self._next_sweep = time.monotonic() + self._settings.sweep_every_s
+        self._next_sweep = clock() + self._settings.sweep_every_s
 
     def bucket_count(self) -> int:
         """How many buckets are held (keys and client IPs)."""
@@ -151,7 +157,7 @@ class RateLimit:
         if key is None:
             await self._app(scope, receive, send)
             return
-        now = time.monotonic()
+        now = self._clock()
         if now >= self._next_sweep:
             self._sweep(now)
         digest = hash_key(key)

@@ -179,7 +179,8 @@ def test_idle_buckets_are_evicted(control: ControlPlane) -> None:
     keys = [control.create_key("analyst", APP) for _ in range(5)]
     fast = RateLimitSettings(analyst_rate=100.0, analyst_burst=2, unknown_key_rate=100.0,
                              unknown_key_burst=2, sweep_every_s=0.05)  # fmt: skip
-    limited = RateLimit(protected_app(control), control, fast)
+    now = [1000.0]  # stepped by hand: a slow machine must not sweep mid-test
+    limited = RateLimit(protected_app(control), control, fast, clock=lambda: now[0])
 
     async def main() -> None:
         for key in keys:
@@ -189,7 +190,11 @@ def test_idle_buckets_are_evicted(control: ControlPlane) -> None:
             async with client(limited, f"10.0.1.{i}") as c:
                 assert (await c.get("/ping", headers=auth("atb_unknown"))).status_code == 401
         assert limited.bucket_count() == 10
-        await asyncio.sleep(0.1)  # every bucket refills in 20 ms, and a sweep is due
+        now[0] += 0.049  # before the sweep is due nothing is dropped, refilled or not
+        async with client(limited) as c:
+            assert (await c.get("/ping", headers=auth(keys[1]))).status_code == 200
+        assert limited.bucket_count() == 10
+        now[0] += 0.02  # every bucket has refilled (20 ms at 100/s) and the sweep is due
         async with client(limited) as c:
             assert (await c.get("/ping", headers=auth(keys[0]))).status_code == 200
         assert limited.bucket_count() == 1  # only the bucket just made again
