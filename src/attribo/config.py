@@ -103,7 +103,10 @@ class Settings:
     )
     redis_url: str = field(
         default="redis://127.0.0.1:6379/0",
-        metadata={"help": "cluster: dedup keys, rate limits, leases, shared touchpoint index"},
+        metadata={
+            "help": "cluster: dedup keys, rate limits, leases, shared touchpoint index"
+            " (redis+cluster://node:port for a Redis Cluster)"
+        },
     )
     clickhouse_url: str = field(
         default="",

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from typing import Any
 
-from attribo.hotstate.redis_client import AsyncRedis, key_part, redis_from_url
+from attribo.hotstate.redis_client import AsyncRedis, app_tag, redis_from_url
 
 # Per key, 1: new (or pending: not durable yet, so taking it again loses nothing); 0: durable
 # repeat. All of a request's ids in one call: one round trip, whatever the batch size.
@@ -35,7 +35,7 @@ class RedisDedup:
     """Per-app event ids seen in the last `window_ms`, as Redis keys with a TTL."""
 
     def __init__(self, client: Any, namespace: str, window_ms: int, url: str | None = None) -> None:
-        """Use an existing client; keys are `<namespace>:dedup:<app>:<event id>`.
+        """Use an existing client; keys are `<namespace>:dedup:{<app>}:<event id>`.
 
         With `url`, `admit_async` and `confirm_async` await an asyncio client.
         """
@@ -61,7 +61,7 @@ class RedisDedup:
         return self._window_ms
 
     def _key(self, app_id: str, event_id: str) -> str:
-        return f"{self._prefix}{key_part(app_id)}:{event_id}"
+        return f"{self._prefix}{app_tag(app_id)}:{event_id}"  # a request's ids: one slot
 
     def admit(self, app_id: str, event_ids: list[str], now_ms: int) -> list[bool]:
         """Remember new ids; True for each id not seen durable before (nor earlier in the call).

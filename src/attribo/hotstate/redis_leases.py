@@ -34,7 +34,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from attribo.hotstate.redis_client import redis_from_url
+from attribo.hotstate.redis_client import get_many, redis_from_url
 
 # Renew only what is still ours; give back only what is still ours.
 _RENEW = """
@@ -169,7 +169,7 @@ class RedisPartitionLeases:
 
     def holders(self) -> dict[int, str]:
         """Every held partition and its worker (for /health and tests)."""
-        values = self._redis.mget([self._key(p) for p in range(self.partitions)])
+        values = get_many(self._redis, [self._key(p) for p in range(self.partitions)])
         return {p: v.decode() for p, v in enumerate(values) if v is not None}
 
     def _renewed(self, partition: int) -> bool:

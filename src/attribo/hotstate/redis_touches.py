@@ -5,10 +5,12 @@ land on different partitions, so on different workers (a click id or a fingerpri
 nothing about the device). Every worker writes the touches it reads here, and reads the
 touches an install could match from here, beside its own.
 
-- `<ns>:touch:<app>:<key>`: a sorted set of one match key's touches (packed, as the
+- `<ns>:touch:{<app>}<key>`: a sorted set of one match key's touches (packed, as the
   attribution layer gives them), scored by event time. Adding trims what fell behind the
   horizon from that key and renews its expiry, so memory is bounded as in one process. A
   touch added twice (a partition read again after a crash) is one member: the same bytes.
+  On a Redis Cluster the app's hash tag keeps its keys in one slot: one script call per
+  app and step (on one server, one call per step).
 - `<ns>:indexed`: a hash of partition → offset: every entry of the partition up to that
   stream offset has its touches here. An install at offset `o` is decided once every other
   partition reached `o`, so it sees exactly the touches that arrived before it, whichever
@@ -22,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from attribo.hotstate.redis_client import key_part, redis_from_url
+from attribo.hotstate.redis_client import app_tag, is_cluster, redis_from_url
 
 # ARGV[1]: a MessagePack array [rows, trims]; rows of (key, score, member), trims of (key,
 # floor, ttl): add the rows, then trim each key below its floor and renew its expiry. One
@@ -64,6 +66,7 @@ class RedisTouchIndex:
         self._horizon_ms = horizon_ms
         self._raise = client.register_script(_RAISE)
         self._add = client.register_script(_ADD)
+        self._cluster = is_cluster(client)
 
     @classmethod
     def from_url(
@@ -73,26 +76,37 @@ class RedisTouchIndex:
         return cls(redis_from_url(url), namespace, horizon_ms)
 
     def _key(self, app_id: str, key: str) -> str:
-        return f"{self._prefix}{key_part(app_id)}{key}"
+        return f"{self._prefix}{app_tag(app_id)}{key}"
 
     def add(self, touches: Iterable[tuple[str, str, int, bytes]]) -> int:
         """Index (app id, match key, event time, packed touch) rows in one round trip; a
         packed touch is UTF-8 text (JSON), which Redis's Lua takes in MessagePack."""
-        rows: list[tuple[str, int, str]] = []
-        newest: dict[str, tuple[int, int]] = {}  # key: newest event time, the app's horizon
+        rows: dict[str, list[tuple[str, int, str]]] = {}  # by app
+        newest: dict[str, tuple[str, int, int]] = {}  # key: app, newest event time, horizon
         horizons: dict[str, int] = {}
+        count = 0
         for app_id, key, event_time, packed in touches:
             name = self._key(app_id, key)
-            rows.append((name, event_time, packed.decode()))  # a string to Redis's Lua
             horizon = horizons.get(app_id)
             if horizon is None:
                 horizon = horizons[app_id] = self._horizon_ms(app_id)
+                rows[app_id] = []
+            rows[app_id].append((name, event_time, packed.decode()))  # a string to Redis's Lua
+            count += 1
             seen = newest.get(name)
-            newest[name] = (event_time if seen is None else max(seen[0], event_time), horizon)
-        count = len(rows)
-        if count:
-            trims = [(name, t - horizon, horizon) for name, (t, horizon) in newest.items()]
-            self._add(args=[_pack((rows, trims))])
+            latest = event_time if seen is None else max(seen[1], event_time)
+            newest[name] = (app_id, latest, horizon)
+        if not count:
+            return 0
+        trims: dict[str, list[tuple[str, int, int]]] = {app_id: [] for app_id in rows}
+        for name, (app_id, t, horizon) in newest.items():
+            trims[app_id].append((name, t - horizon, horizon))
+        if not self._cluster:
+            every = [row for app_rows in rows.values() for row in app_rows]
+            self._add(args=[_pack((every, [t for app_trims in trims.values() for t in app_trims]))])
+            return count
+        for app_id, app_rows in rows.items():  # the script runs on the app's shard
+            self._add(keys=[app_rows[0][0]], args=[_pack((app_rows, trims[app_id]))])
         return count
 
     def fetch(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[bytes]]:

@@ -33,9 +33,13 @@ pytest.importorskip("nats", reason="nats-py is in the cluster extra")
 def cluster_server(
     namespace: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[ServerProcess]:
-    """A cluster server; `partition_by` (the param): how its stream is partitioned."""
+    """A cluster server; the param: how its stream is partitioned (`app`, `device`), and
+    `+redis-cluster` for its hot state on a Redis Cluster instead of one server."""
     data = tmp_path / "cluster"
-    env = {**cluster_env(namespace, str(data)), "ATTRIBO_PARTITION_BY": request.param}
+    partition_by, _, redis = str(request.param).partition("+")
+    env = {**cluster_env(namespace, str(data)), "ATTRIBO_PARTITION_BY": partition_by}
+    if redis == "redis-cluster":
+        env["ATTRIBO_REDIS_URL"] = str(request.getfixturevalue("redis_cluster_url"))
     server = ServerProcess(data, env=env)
     try:
         server.start()
@@ -46,7 +50,7 @@ def cluster_server(
         yield server
     finally:
         server.kill()
-        drop_namespace(namespace)
+        drop_namespace(namespace, env["ATTRIBO_REDIS_URL"])
 
 
 def test_cluster_and_embedded_agree_on_the_same_traffic(
@@ -92,12 +96,13 @@ SIM_METRICS = (
 )
 
 
-@pytest.mark.parametrize("cluster_server", ["app", "device"], indirect=True)
+@pytest.mark.parametrize("cluster_server", ["app", "device", "device+redis-cluster"], indirect=True)
 def test_simulated_traffic_gives_the_same_attributions_and_reports(
     cluster_server: ServerProcess, tmp_path: Path
 ) -> None:
     """A simulated week (two apps, fraud, spend) through both profiles gives the same answers,
-    whether the cluster's stream is partitioned by app or by device."""
+    whether the cluster's stream is partitioned by app or by device, its hot state on one
+    Redis server or on a Redis Cluster."""
     params = load_params(installs=300, days=6, seed=23, app_ids=SIM_APPS, start=date(2026, 11, 2))
     embedded = ServerProcess(tmp_path / "embedded").start()
     try:

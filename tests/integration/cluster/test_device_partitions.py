@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from cluster_services import NATS_URL, REDIS_URL, drop_namespace, service_missing
+from cluster_services import NATS_URL, drop_namespace, service_missing
 
 from attribo.attribution.live import LiveAttributor, device_partition_key
 from attribo.attribution.replay import rebuild_summary
@@ -82,7 +82,10 @@ def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> 
         time.sleep(0.05)
 
 
-def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_path: Path) -> None:
+def test_one_app_over_two_workers_decides_as_one_attributor(
+    namespace: str, tmp_path: Path, redis_url: str
+) -> None:
+    """On one Redis server and on a Redis Cluster (the touches of an app on one shard)."""
     try:
         log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
     except Exception as exc:
@@ -108,9 +111,9 @@ def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_
             send_answers=lambda answers: None,
             keep_answers=lambda answers: None,
             partitions=RedisPartitionLeases.from_url(
-                REDIS_URL, namespace, PARTITIONS, ttl_ms=1500, worker_id=name
+                redis_url, namespace, PARTITIONS, ttl_ms=1500, worker_id=name
             ),
-            shared=RedisTouchIndex.from_url(REDIS_URL, namespace, attributor.horizon_ms),
+            shared=RedisTouchIndex.from_url(redis_url, namespace, attributor.horizon_ms),
             idle_ms=0,
             refresh_s=0.2,
         )
@@ -212,4 +215,4 @@ def test_one_app_over_two_workers_decides_as_one_attributor(namespace: str, tmp_
         store.close()
         for each in logs:
             each.close()
-        drop_namespace(namespace)
+        drop_namespace(namespace, redis_url)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from cluster_services import REDIS_URL, drop_namespace, service_missing
+from cluster_services import drop_namespace, service_missing
 
 pytest.importorskip("redis", reason="redis-py is in the cluster extra")
 
@@ -15,23 +15,25 @@ from attribo.hotstate.redis_leases import RedisPartitionLeases
 
 
 @pytest.fixture
-def leases(namespace: str) -> Iterator:  # type: ignore[type-arg]
+def leases(namespace: str, redis_url: str) -> Iterator:  # type: ignore[type-arg]
     import redis
 
     made: list[RedisPartitionLeases] = []
 
     def make(worker_id: str) -> RedisPartitionLeases:
         made.append(
-            RedisPartitionLeases.from_url(REDIS_URL, namespace, 4, ttl_ms=1000, worker_id=worker_id)
+            RedisPartitionLeases.from_url(redis_url, namespace, 4, ttl_ms=1000, worker_id=worker_id)
         )
         return made[-1]
 
     try:
         make("probe")._redis.ping()
     except redis.RedisError as exc:
-        service_missing(f"Redis not reachable at {REDIS_URL}: {exc!r}")
+        service_missing(f"Redis not reachable at {redis_url}: {exc!r}")
     yield make
-    drop_namespace(namespace)
+    drop_namespace(namespace, redis_url)
+    for lease in made:
+        lease._redis.close()
 
 
 def test_a_twin_of_a_live_worker_takes_over_and_the_older_stands_down(leases) -> None:  # type: ignore[no-untyped-def]

@@ -5,23 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cluster_services import REDIS_URL, service_missing
+from cluster_services import service_missing
 
 redis_dedup = pytest.importorskip("attribo.hotstate.redis_dedup")
 
 
 @pytest.fixture
-def dedup(namespace: str) -> Iterator[redis_dedup.RedisDedup]:
+def dedup(namespace: str, redis_url: str) -> Iterator[redis_dedup.RedisDedup]:
     import redis
 
-    index = redis_dedup.RedisDedup.from_url(REDIS_URL, namespace, 3_600_000)
+    index = redis_dedup.RedisDedup.from_url(redis_url, namespace, 3_600_000)
     try:
         index._redis.ping()
     except redis.RedisError as exc:
-        service_missing(f"Redis not reachable at {REDIS_URL}: {exc!r}")
+        service_missing(f"Redis not reachable at {redis_url}: {exc!r}")
     yield index
     index.clear()
     assert len(index) == 0
+    index._redis.close()
 
 
 def test_an_id_whose_append_never_finished_is_taken_again(dedup) -> None:  # type: ignore[no-untyped-def]

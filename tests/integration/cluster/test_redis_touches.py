@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cluster_services import REDIS_URL, service_missing
+from cluster_services import service_missing
 
 redis_touches = pytest.importorskip("attribo.hotstate.redis_touches")
 
@@ -13,17 +13,18 @@ HORIZON = 10_000
 
 
 @pytest.fixture
-def index(namespace: str) -> Iterator[redis_touches.RedisTouchIndex]:
+def index(namespace: str, redis_url: str) -> Iterator[redis_touches.RedisTouchIndex]:
     import redis
 
-    made = redis_touches.RedisTouchIndex.from_url(REDIS_URL, namespace, lambda app: HORIZON)
+    made = redis_touches.RedisTouchIndex.from_url(redis_url, namespace, lambda app: HORIZON)
     try:
         made._redis.ping()
     except redis.RedisError as exc:
-        service_missing(f"Redis not reachable at {REDIS_URL}: {exc!r}")
+        service_missing(f"Redis not reachable at {redis_url}: {exc!r}")
     yield made
     made.clear()
     assert made.fetch([("a", "k")]) == {} and made.indexed() == {}
+    made._redis.close()
 
 
 def test_touches_are_found_by_app_and_key_once_each(index) -> None:  # type: ignore[no-untyped-def]

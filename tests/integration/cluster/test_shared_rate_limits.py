@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cluster_services import REDIS_URL, service_missing
+from cluster_services import service_missing
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -21,16 +21,17 @@ redis_buckets = pytest.importorskip("attribo.hotstate.redis_buckets")
 
 
 @pytest.fixture
-def shared(namespace: str) -> Iterator[redis_buckets.RedisTokenBuckets]:
+def shared(namespace: str, redis_url: str) -> Iterator[redis_buckets.RedisTokenBuckets]:
     import redis
 
-    buckets = redis_buckets.RedisTokenBuckets.from_url(REDIS_URL, namespace)
+    buckets = redis_buckets.RedisTokenBuckets.from_url(redis_url, namespace)
     try:
         buckets._redis.ping()
     except redis.RedisError as exc:
-        service_missing(f"Redis not reachable at {REDIS_URL}: {exc!r}")
+        service_missing(f"Redis not reachable at {redis_url}: {exc!r}")
     yield buckets
     buckets.clear()
+    buckets._redis.close()
 
 
 async def ok(request: Request) -> Response:
