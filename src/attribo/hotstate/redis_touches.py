@@ -79,8 +79,9 @@ class RedisTouchIndex:
         return f"{self._prefix}{app_tag(app_id)}{key}"
 
     def add(self, touches: Iterable[tuple[str, str, int, bytes]]) -> int:
-        """Index (app id, match key, event time, packed touch) rows in one round trip; a
-        packed touch is UTF-8 text (JSON), which Redis's Lua takes in MessagePack."""
+        """Index (app id, match key, event time, packed touch) rows in one round trip (one
+        per app on a Redis Cluster); a packed touch is UTF-8 text (JSON), which Redis's Lua
+        takes in MessagePack."""
         rows: dict[str, list[tuple[str, int, str]]] = {}  # by app
         newest: dict[str, tuple[str, int, int]] = {}  # key: app, newest event time, horizon
         horizons: dict[str, int] = {}
