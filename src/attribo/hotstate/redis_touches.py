@@ -82,33 +82,26 @@ class RedisTouchIndex:
         """Index (app id, match key, event time, packed touch) rows in one round trip (one
         per app on a Redis Cluster); a packed touch is UTF-8 text (JSON), which Redis's Lua
         takes in MessagePack."""
-        rows: dict[str, list[tuple[str, int, str]]] = {}  # by app
-        newest: dict[str, tuple[str, int, int]] = {}  # key: app, newest event time, horizon
-        horizons: dict[str, int] = {}
-        count = 0
+        by_app: dict[str, tuple[list[tuple[str, int, str]], dict[str, int]]] = {}
         for app_id, key, event_time, packed in touches:
+            found = by_app.get(app_id)
+            if found is None:
+                found = by_app[app_id] = ([], {})
+            rows, newest = found  # the app's rows; each key's newest event time
             name = self._key(app_id, key)
-            horizon = horizons.get(app_id)
-            if horizon is None:
-                horizon = horizons[app_id] = self._horizon_ms(app_id)
-                rows[app_id] = []
-            rows[app_id].append((name, event_time, packed.decode()))  # a string to Redis's Lua
-            count += 1
-            seen = newest.get(name)
-            latest = event_time if seen is None else max(seen[1], event_time)
-            newest[name] = (app_id, latest, horizon)
-        if not count:
-            return 0
-        trims: dict[str, list[tuple[str, int, int]]] = {app_id: [] for app_id in rows}
-        for name, (app_id, t, horizon) in newest.items():
-            trims[app_id].append((name, t - horizon, horizon))
-        if not self._cluster:
-            every = [row for app_rows in rows.values() for row in app_rows]
-            self._add(args=[_pack((every, [t for app_trims in trims.values() for t in app_trims]))])
-            return count
-        for app_id, app_rows in rows.items():  # the script runs on the app's shard
-            self._add(keys=[app_rows[0][0]], args=[_pack((app_rows, trims[app_id]))])
-        return count
+            rows.append((name, event_time, packed.decode()))  # a string to Redis's Lua
+            newest[name] = max(newest.get(name, event_time), event_time)
+        batches = []  # per app: rows, and (key, floor, ttl) trims at the app's horizon
+        for app_id, (rows, newest) in by_app.items():
+            horizon = self._horizon_ms(app_id)
+            batches.append((rows, [(name, t - horizon, horizon) for name, t in newest.items()]))
+        if self._cluster:
+            for rows, trims in batches:  # the script runs on the app's shard
+                self._add(keys=[rows[0][0]], args=[_pack((rows, trims))])
+        elif batches:
+            every = [row for rows, _ in batches for row in rows]
+            self._add(args=[_pack((every, [trim for _, trims in batches for trim in trims]))])
+        return sum(len(rows) for rows, _ in batches)
 
     def fetch(self, wanted: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[bytes]]:
         """The packed touches of each (app id, match key), in one round trip."""
