@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from attribo.hotstate.redis_answers import RedisAnswers
     from attribo.hotstate.redis_buckets import RedisTokenBuckets
     from attribo.hotstate.redis_dedup import RedisDedup
+    from attribo.hotstate.redis_fraud_feed import RedisFraudFeed
     from attribo.hotstate.redis_leases import RedisPartitionLeases
     from attribo.hotstate.redis_live import RedisLiveInterest
     from attribo.hotstate.redis_touches import RedisTouchIndex
@@ -138,6 +139,16 @@ def open_shared_touches(
     from attribo.hotstate.redis_touches import RedisTouchIndex
 
     return RedisTouchIndex.from_url(settings.redis_url, settings.namespace, horizon_ms)
+
+
+def open_fraud_feed(settings: Settings) -> RedisFraudFeed | None:
+    """The feed that lets device-partitioned workers count every device of an app in their
+    fraud statistics (Redis); None when the stream is partitioned by app."""
+    if settings.partition_by != "device":
+        return None
+    from attribo.hotstate.redis_fraud_feed import RedisFraudFeed
+
+    return RedisFraudFeed.from_url(settings.redis_url, settings.namespace)
 
 
 def open_partition_leases(settings: Settings, partitions: int) -> RedisPartitionLeases:

@@ -12,6 +12,7 @@ from attribo.backends import (
     open_answer_cache,
     open_control,
     open_dedup,
+    open_fraud_feed,
     open_log,
     open_partition_leases,
     open_shared_touches,
@@ -148,6 +149,7 @@ def open_worker(
         keep_answers=cache.put,
         partitions=partitions,
         shared=shared,
+        fraud_feed=open_fraud_feed(settings) if shared is not None and fraud is not None else None,
         max_events=settings.pipeline_max_events,
         idle_ms=settings.pipeline_idle_ms,
     )

@@ -18,6 +18,7 @@ from attribo.attribution.rules import device_key
 from attribo.events.record import StoredEvent
 from attribo.fraud.context import FraudContext, source_of
 from attribo.fraud.devices import is_script_agent
+from attribo.fraud.feed import ContextFeed
 from attribo.fraud.scoring import FraudScorer
 from attribo.fraud.verdict import Verdict
 
@@ -37,6 +38,8 @@ class FraudGate:
         self.verdicts: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
         self.blocked_touches: OrderedDict[tuple[str, str], str] = OrderedDict()
         self.max_context_events = MAX_CONTEXT_EVENTS
+        # Set when other workers see the same apps' other devices (see `attribo.fraud.feed`).
+        self.feed: ContextFeed | None = None
 
     @classmethod
     def from_models(cls, models_dir: Path) -> FraudGate:
@@ -56,6 +59,35 @@ class FraudGate:
             )
         return found
 
+    def begin_entry(self, partition: int, offset: int) -> None:
+        """Before a log entry's records (device partitions): fold in the other workers'
+        entries from before it."""
+        assert self.feed is not None
+        self.fold_before(offset)
+        self.feed.begin(partition, offset)
+
+    def fold_before(self, offset: int) -> None:
+        """Fold in the other workers' entries from before stream offset `offset`."""
+        assert self.feed is not None
+        for row in self.feed.due(offset):
+            self.context(row.app_id).add(row)
+
+    def end_entry(self) -> None:
+        """After the entry's records: they go to the feed."""
+        assert self.feed is not None
+        self.feed.end()
+
+    def _add(self, record: StoredEvent) -> FraudContext:
+        """Fold a record into its app's context (once, and tell the feed, if any)."""
+        context = self.context(record.app_id)
+        feed = self.feed
+        if feed is None:
+            context.add(record)
+        elif feed.counting:
+            context.add(record)
+            feed.note(record)
+        return context
+
     def forget(self, app_id: str) -> None:
         """Drop an app's running statistics (another worker screens it now)."""
         self.contexts.pop(app_id, None)
@@ -66,10 +98,9 @@ class FraudGate:
             if record.type not in ("click", "impression"):
                 continue
             if record.attribution == BLOCKED:  # judged before (a restart re-reads it)
-                self.context(record.app_id).add(record)
+                self._add(record)
                 continue
-            context = self.context(record.app_id)
-            context.add(record)
+            context = self._add(record)
             reason = self._touch_reason(record, context)
             if reason is not None:
                 record.attribution = BLOCKED
@@ -90,8 +121,7 @@ class FraudGate:
 
     def judge(self, record: StoredEvent) -> bool:
         """After live attribution stamped an install: True when it is rejected."""
-        context = self.context(record.app_id)
-        context.add(record)
+        context = self._add(record)
         if record.attribution == BLOCKED:
             return True  # judged before (a restart re-reads it)
         verdict = self.scorer.score(record, context)
@@ -102,7 +132,7 @@ class FraudGate:
         """After attribution: in-app events and opens count as engagement."""
         for record in records:
             if record.type in ("open", "event"):
-                self.context(record.app_id).add(record)
+                self._add(record)
 
     def verdict(self, app_id: str, install_event_id: str) -> Verdict | None:
         """The live verdict on an install, while it is remembered."""

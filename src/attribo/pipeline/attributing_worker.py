@@ -42,6 +42,7 @@ from attribo.attribution.answer import DeepLinkOf, answer_message, live_answer
 from attribo.attribution.live import LiveAttributor, shared_lookup_keys, shared_touch_rows
 from attribo.attribution.restore import restore_live
 from attribo.events.record import StoredEvent, decode_records, encode_records
+from attribo.fraud.feed import ContextFeed, FeedGroup
 from attribo.log.base import LogEntry, PartitionedLog, partition_of
 from attribo.pipeline.store_writer import CONSUMER
 from attribo.store.base import Store
@@ -79,6 +80,18 @@ class SharedTouches(Protocol):
 
     def indexed(self) -> dict[int, int]:
         """How far every partition is indexed."""
+        ...
+
+
+class SharedFraud(Protocol):
+    """The feed of what each worker folded into its fraud statistics (device partitions)."""
+
+    def publish(self, groups: list[FeedGroup]) -> None:
+        """Send this worker's counted entries."""
+        ...
+
+    def read(self) -> list[FeedGroup]:
+        """Every entry other workers sent since the last read."""
         ...
 
 
@@ -153,6 +166,7 @@ class AttributingWorker:
         keep_answers: Callable[[list[Answer]], None],
         partitions: Partitions | None = None,
         shared: SharedTouches | None = None,
+        fraud_feed: SharedFraud | None = None,
         max_events: int = 100_000,
         idle_ms: int = 200,
         refresh_s: float = 1.0,
@@ -167,6 +181,11 @@ class AttributingWorker:
         self.partitions = partitions or AllPartitions(log.partitions)
         self.shared = shared  # set: partitioned by app and device (see the module docstring)
         self.waits = 0  # entries that had to wait for another partition's touches
+        # Device partitions: fraud statistics over every worker's devices of an app.
+        self.fraud_feed = fraud_feed if shared is not None and fraud is not None else None
+        self._counted = ContextFeed()
+        if self.fraud_feed is not None and fraud is not None:
+            fraud.feed = self._counted
         self._next_publish = 0.0
         self._max_events = max_events
         self._max_bytes = max_events * 200
@@ -230,6 +249,9 @@ class AttributingWorker:
         allow, index the touches read, and say how far each held partition got."""
         alone = len(self.held) == self._log.partitions  # then its own progress is all it needs
         reached = {} if alone else shared.indexed()
+        feed = self.fraud_feed
+        if feed is not None:  # after `indexed`: what it promises, the feed holds
+            self._counted.receive(feed.read())
         offsets = {
             p: h.read_offset
             for p, h in self.held.items()
@@ -263,7 +285,11 @@ class AttributingWorker:
             base = SEQ_BASE + entry.next_offset * SEQ_SLOT
             for place, record in enumerate(records):
                 record.seq = base + place
+            if feed is not None:
+                self._fraud().begin_entry(partition, entry.next_offset)
             self._take_entry(held, entry, records, answers, kept, shared)
+            if feed is not None:
+                self._fraud().end_entry()
             rows.extend(shared_touch_rows(records))
             held.backlog.popleft()
             reached[partition] = self._indexed_through(held, drained.get(partition, -1))
@@ -271,6 +297,11 @@ class AttributingWorker:
             if held.backlog:
                 heapq.heappush(heads, (held.backlog[0][0].next_offset, partition))
         shared.add(rows)  # before saying so: an install elsewhere may rely on them
+        if feed is not None:  # so are the statistics it counts
+            feed.publish(self._counted.take_outbox())
+            if self.held:  # what comes here next lies after this: fold in what is before it
+                ends = [self._indexed_through(h, drained.get(p, -1)) for p, h in self.held.items()]
+                self._fraud().fold_before(min(ends) + 1)
         now = time.monotonic()
         if not alone or now >= self._next_publish:  # alone, nobody waits on it: now and then
             self._next_publish = now + _ALONE_PUBLISH_S
@@ -297,6 +328,10 @@ class AttributingWorker:
             held.pending_since = time.monotonic()
         held.pending.extend(records)
         held.read_offset = entry.next_offset
+
+    def _fraud(self) -> FraudGate:
+        assert self.fraud is not None
+        return self.fraud
 
     @staticmethod
     def _indexed_through(held: _Held, drained: int) -> int:
@@ -403,7 +438,7 @@ class AttributingWorker:
 
     def _forget_app(self, app_id: str) -> None:
         self.attributor.forget(app_id)
-        if self.fraud is not None:
+        if self.fraud is not None and self.fraud_feed is None:  # the feed counts each entry once
             self.fraud.forget(app_id)
 
     def lag_bytes(self) -> int:
