@@ -27,7 +27,23 @@ def restore_live(
     """Feed stored and logged touches and installs back in; returns how many.
 
     Without a `log`, the store alone (the cluster worker attributes the tail itself).
+    Nothing is judged again: stored installs keep their verdicts (a blocked one is stored
+    so), and fraud statistics are not fed twice.
     """
+    judge, attributor.judge = attributor.judge, None
+    try:
+        return _restore(attributor, store, log, from_offset, app_ids)
+    finally:
+        attributor.judge = judge
+
+
+def _restore(
+    attributor: LiveAttributor,
+    store: Store,
+    log: Log | None,
+    from_offset: int,
+    app_ids: Iterable[str],
+) -> int:
     count = 0
     for app_id in app_ids:
         for chunk in store.iter_events(EventQuery(app_id, types=_TYPES), chunk_rows=50_000):

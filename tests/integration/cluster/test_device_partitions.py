@@ -31,6 +31,9 @@ from attribo.log.base import partition_of
 pytest.importorskip("chdb", reason="chdb is in the cluster extra")
 pytest.importorskip("nats", reason="nats-py is in the cluster extra")
 
+from attribo.fraud.gate import FraudGate
+from attribo.fraud.scoring import FraudScorer
+from attribo.hotstate.redis_fraud_feed import RedisFraudFeed
 from attribo.hotstate.redis_leases import RedisPartitionLeases
 from attribo.hotstate.redis_touches import RedisTouchIndex
 from attribo.log.nats import NatsLog
@@ -82,6 +85,39 @@ def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> 
         time.sleep(0.05)
 
 
+def _worker(
+    name: str,
+    namespace: str,
+    store: ClickHouseStore,
+    redis_url: str,
+    logs: list[NatsLog],
+    fraud: FraudGate | None = None,
+) -> AttributingWorker:
+    """A worker on its own NATS connection, with leases, the shared index and, with a fraud
+    gate, the fraud feed."""
+    own_log = NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+    logs.append(own_log)
+    attributor = LiveAttributor()
+    if fraud is not None:
+        attributor.judge = fraud.judge
+    return AttributingWorker(
+        own_log,
+        store,
+        attributor,
+        fraud=fraud,
+        deep_link_of=lambda link_id: None,
+        send_answers=lambda answers: None,
+        keep_answers=lambda answers: None,
+        partitions=RedisPartitionLeases.from_url(
+            redis_url, namespace, PARTITIONS, ttl_ms=1500, worker_id=name
+        ),
+        shared=RedisTouchIndex.from_url(redis_url, namespace, attributor.horizon_ms),
+        fraud_feed=RedisFraudFeed.from_url(redis_url, namespace) if fraud else None,
+        idle_ms=0,
+        refresh_s=0.2,
+    )
+
+
 def test_one_app_over_two_workers_decides_as_one_attributor(
     namespace: str, tmp_path: Path, redis_url: str
 ) -> None:
@@ -99,24 +135,7 @@ def test_one_app_over_two_workers_decides_as_one_attributor(
     guard = threading.Lock()
 
     def worker(name: str) -> tuple[AttributingWorker, RedisPartitionLeases]:
-        own_log = NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
-        logs.append(own_log)
-        attributor = LiveAttributor()
-        made = AttributingWorker(
-            own_log,
-            store,
-            attributor,
-            fraud=None,
-            deep_link_of=lambda link_id: None,
-            send_answers=lambda answers: None,
-            keep_answers=lambda answers: None,
-            partitions=RedisPartitionLeases.from_url(
-                redis_url, namespace, PARTITIONS, ttl_ms=1500, worker_id=name
-            ),
-            shared=RedisTouchIndex.from_url(redis_url, namespace, attributor.horizon_ms),
-            idle_ms=0,
-            refresh_s=0.2,
-        )
+        made = _worker(name, namespace, store, redis_url, logs)
 
         def note(records: list[StoredEvent]) -> None:
             with guard:
@@ -211,6 +230,88 @@ def test_one_app_over_two_workers_decides_as_one_attributor(
         _, summary = rebuild_summary(store, AttributionSettings())
         assert summary["installs"] == 41 and summary["changed_vs_live"] == 0
         assert b_leases.holders() == {}
+    finally:
+        store.close()
+        for each in logs:
+            each.close()
+        drop_namespace(namespace, redis_url)
+
+
+def _farm_round(n: int) -> list[StoredEvent]:
+    """A farm device's click and install (from one /24, never used), and a real user's
+    install and purchase."""
+    click = _event(f"farm-click-{n}", "click", n, gaid=f"farm-{n}", ip="10.5.5.5", network="net")
+    click.event_time -= 10 * MINUTE  # not within seconds of the install: no click injection
+    return [
+        click,
+        _event(f"farm-{n}", "install", n, gaid=f"farm-{n}", ip=f"10.66.6.{n}", device_model="m"),
+        _event(f"user-{n}", "install", n, gaid=f"user-{n}", ip=f"172.16.{n}.1"),
+        _event(f"buy-{n}", "event", n, gaid=f"user-{n}", name="purchase", revenue=2.0),
+    ]
+
+
+def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
+    namespace: str, tmp_path: Path, redis_url: str
+) -> None:
+    """The farm's installs land on every partition; through the fraud feed each worker
+    counts all of them, so the verdicts are those of one gate over the stream, also after
+    one worker stops without a word and the other takes its partitions over."""
+    try:
+        log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
+        return
+    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
+    logs = [log]
+    collector = Collector(log, DedupIndex(3_600_000), attributes=False)
+    collector.partition_key = device_partition_key
+    sent: list[StoredEvent] = []
+
+    def stored() -> list[dict[str, object]]:
+        return store.query("SELECT * FROM events FINAL ORDER BY seq", []).to_pylist()
+
+    def publish(rounds: range) -> None:
+        async def send() -> None:
+            for n in rounds:
+                for record in _farm_round(n):
+                    sent.append(record)
+                    await collector.append(APP, [msgspec.structs.replace(record)])
+
+        asyncio.run(send())
+        _wait(lambda: len(stored()) >= len(sent), "the workers to store what was sent")
+
+    try:
+        a = _worker("worker-a", namespace, store, redis_url, logs, FraudGate(FraudScorer()))
+        a.start()
+        publish(range(0, 8))
+        b = _worker("worker-b", namespace, store, redis_url, logs, FraudGate(FraudScorer()))
+        b.start()
+        _wait(lambda: len(a.held) == len(b.held) == PARTITIONS // 2, "a fair share each")
+        publish(range(8, 40))
+        a._stop.set()  # as if killed: no drain, its unstored entries are read again by b
+        a._thread.join()
+        publish(range(40, 60))
+        b.stop(drain=True)
+
+        rows = stored()
+        assert len({r["event_id"] for r in rows}) == len(rows) == len(sent)
+        by_id = {r.event_id: r for r in sent}
+        oracle, gate = LiveAttributor(), FraudGate(FraudScorer())
+        oracle.judge = gate.judge
+        for row in rows:  # one record an entry, as the collector appended them
+            record = msgspec.structs.replace(by_id[str(row["event_id"])], seq=row["seq"])
+            gate.screen([record])
+            oracle.observe([record])
+            gate.after([record])
+            by_id[record.event_id] = record
+        got = {str(r["event_id"]): r["attribution"] for r in rows if r["type"] == "install"}
+        want = {k: by_id[k].attribution for k in got}
+        assert got == want
+        blocked = sorted(k for k, v in got.items() if v == "blocked")
+        assert len(blocked) == 60 - 25 and all(k.startswith("farm-") for k in blocked)
+        part = {r.event_id: partition_of(device_partition_key(r), PARTITIONS) for r in sent}
+        assert len({part[k] for k in blocked}) == PARTITIONS  # caught on every partition
+        assert b.fraud is not None and b.fraud.context(APP).installs == 120  # each once
     finally:
         store.close()
         for each in logs:
