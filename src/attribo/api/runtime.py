@@ -84,6 +84,10 @@ class Runtime:
             recovered = rebuild_dedup(dedup, store, log, writer.offset, now_ms())
         attributor, fraud, app_ids = _live_attribution(settings, control)
         restore_live(attributor, store, log, writer.offset, app_ids)
+        if fraud is not None:
+            from attribo.fraud.restore import restore_fraud
+
+            restore_fraud(fraud, store, log, writer.offset, app_ids)
         warm_up()
         collector = Collector(log, dedup, attributor, fraud)
         return cls(settings, control, log, store, collector, writer, recovered)

@@ -418,6 +418,10 @@ class AttributingWorker:
         else:
             apps = [a for a in _stored_apps(self._store) if partition_of(a, count) in wanted]
         restore_live(self.attributor, self._store, None, 0, apps)
+        if self.fraud is not None and self.fraud_feed is None:  # (the feed keeps its own)
+            from attribo.fraud.restore import restore_fraud  # the fraud extra: only if used
+
+            restore_fraud(self.fraud, self._store, None, 0, apps)
         self._last_seq = max(self._last_seq, _stored_max_seq(self._store))
         start = self._log.start_offset()
         for partition in partitions:

@@ -111,3 +111,60 @@ def test_worker_answers_in_order_and_resumes(namespace: str, tmp_path: Path) -> 
         store.close()
         log.close()
         drop_namespace(namespace)
+
+
+def test_a_restarted_worker_rebuilds_its_fraud_statistics(namespace: str, tmp_path: Path) -> None:
+    """Twenty idle installs from one /24, a new worker taking over from the store, then ten
+    more: the 26th and after are blocked, as by a worker that never stopped."""
+    from attribo.fraud.gate import FraudGate
+    from attribo.fraud.scoring import FraudScorer
+
+    try:
+        log = NatsLog(NATS_URL, namespace, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
+        return
+    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
+    answers = RedisAnswers.from_url(REDIS_URL, namespace, 60_000)
+
+    def worker() -> AttributingWorker:
+        gate = FraudGate(FraudScorer())
+        made = AttributingWorker(
+            log,
+            store,
+            LiveAttributor(),
+            fraud=gate,
+            deep_link_of=lambda link_id: None,
+            send_answers=log.publish_answers,
+            keep_answers=answers.put,
+            idle_ms=0,
+        )
+        made.attributor.judge = gate.judge
+        return made
+
+    def farm(n: int) -> StoredEvent:
+        record = _record(f"farm-{n}", "install", n, n + 1, ip=f"10.66.6.{n}")
+        record.idfa = f"farm-{n}"
+        return record
+
+    async def publish(rounds: range) -> None:
+        for n in rounds:
+            await log.append(encode_records([farm(n)]), "w.app")
+
+    try:
+        first = worker()
+        asyncio.run(publish(range(20)))
+        first.start()
+        first.stop(drain=True)
+        second = worker()
+        asyncio.run(publish(range(20, 30)))
+        second.start()
+        second.stop(drain=True)
+        rows = store.query("SELECT event_id, attribution FROM events FINAL ORDER BY seq", [])
+        got = {r["event_id"]: r["attribution"] for r in rows.to_pylist()}
+        assert [got[f"farm-{n}"] for n in range(30)] == ["organic"] * 25 + ["blocked"] * 5
+    finally:
+        store.close()
+        log.close()
+        answers._redis.close()
+        drop_namespace(namespace)

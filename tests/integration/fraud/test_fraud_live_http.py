@@ -71,3 +71,22 @@ def test_bot_install_and_script_click_are_blocked_live(fraud_server: ServerProce
     assert again["duplicates"] == 1 and again["attribution"]["status"] == "blocked"
     fresh = _post(fraud_server, key, make_event("fraud-app", "i-5", device=fifth))
     assert fresh["attribution"]["status"] == "organic"
+
+
+def test_a_farm_filling_its_subnet_across_a_restart_is_still_caught(
+    fraud_server: ServerProcess,
+) -> None:
+    """Twenty idle installs from one /24, a restart, then ten more: the live statistics are
+    rebuilt from the store, so the 26th install and after are blocked as without a restart."""
+    key = fraud_server.create_app("fraud-app")["ingest_key"]
+
+    def farm(n: int) -> dict:
+        device = {"platform": "android", "gaid": f"farm-{n}", "ip": f"10.66.6.{n}"}
+        return make_event("fraud-app", f"farm-{n}", device={**device, "user_agent": PHONE_UA})
+
+    before = [_post(fraud_server, key, farm(n))["attribution"]["status"] for n in range(20)]
+    assert fraud_server.stop() == 0
+    fraud_server.start()
+    after = [_post(fraud_server, key, farm(n))["attribution"]["status"] for n in range(20, 30)]
+    assert before == ["organic"] * 20
+    assert after == ["organic"] * 5 + ["blocked"] * 5
