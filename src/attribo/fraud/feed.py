@@ -99,6 +99,11 @@ class ContextFeed:
         out, self._outbox = self._outbox, []
         return out
 
+    def counted_through(self, offsets: dict[int, int]) -> None:
+        """Every entry of these partitions up to these offsets is counted (from the store)."""
+        for partition, offset in offsets.items():
+            self._counted[partition] = max(offset, self._counted.get(partition, -1))
+
     def _claim(self, partition: int, offset: int) -> bool:
         if offset <= self._counted.get(partition, -1):
             self.passed_over += 1

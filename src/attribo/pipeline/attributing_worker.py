@@ -184,6 +184,7 @@ class AttributingWorker:
         # Device partitions: fraud statistics over every worker's devices of an app.
         self.fraud_feed = fraud_feed if shared is not None and fraud is not None else None
         self._counted = ContextFeed()
+        self._fraud_restored = False
         if self.fraud_feed is not None and fraud is not None:
             fraud.feed = self._counted
         self._next_publish = 0.0
@@ -418,10 +419,8 @@ class AttributingWorker:
         else:
             apps = [a for a in _stored_apps(self._store) if partition_of(a, count) in wanted]
         restore_live(self.attributor, self._store, None, 0, apps)
-        if self.fraud is not None and self.fraud_feed is None:  # (the feed keeps its own)
-            from attribo.fraud.restore import restore_fraud  # the fraud extra: only if used
-
-            restore_fraud(self.fraud, self._store, None, 0, apps)
+        if self.fraud is not None and (self.fraud_feed is None or not self._fraud_restored):
+            self._restore_fraud(apps)
         self._last_seq = max(self._last_seq, _stored_max_seq(self._store))
         start = self._log.start_offset()
         for partition in partitions:
@@ -429,6 +428,20 @@ class AttributingWorker:
             offset = start if stored is None else stored
             self.held[partition] = _Held(offset, offset)
         _log.info("took partitions %s (%d apps restored)", partitions, len(apps))
+
+    def _restore_fraud(self, apps: list[str]) -> None:
+        """The taken apps' fraud statistics from the store. With the feed, once, at the
+        first take: the feed then carries on from each partition's stored offset (the
+        store holds every worker's stored entries; the feed's older copies are passed over)."""
+        from attribo.fraud.restore import restore_fraud  # the fraud extra: only if used
+
+        assert self.fraud is not None
+        restore_fraud(self.fraud, self._store, None, 0, apps)
+        if self.fraud_feed is not None:
+            self._fraud_restored = True
+            count = self._log.partitions
+            stored = {p: self._store.consumer_offset(consumer_name(p)) for p in range(count)}
+            self._counted.counted_through({p: o for p, o in stored.items() if o is not None})
 
     def _let_go(self, partition: int) -> None:
         """Forget a partition and the state of its apps (unstored work is redone elsewhere)."""

@@ -312,6 +312,19 @@ def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
         part = {r.event_id: partition_of(device_partition_key(r), PARTITIONS) for r in sent}
         assert len({part[k] for k in blocked}) == PARTITIONS  # caught on every partition
         assert b.fraud is not None and b.fraud.context(APP).installs == 120  # each once
+        # A new worker takes the statistics from the store as it takes the partitions
+        # (before reading the feed), passes over the feed's copies of what is stored, and
+        # goes on from there: the farm's next install is still caught.
+        c = _worker("worker-c", namespace, store, redis_url, logs, FraudGate(FraudScorer()))
+        assert c.fraud is not None and len(c.held) == PARTITIONS
+        assert c.fraud.context(APP).installs == 120
+        c.start()
+        publish(range(60, 61))
+        c.stop(drain=True)
+        last = {str(r["event_id"]): r["attribution"] for r in stored()}
+        assert (last["farm-60"], last["user-60"]) == ("blocked", "organic")
+        assert c.fraud.context(APP).installs == 122
+        assert c.fraud.feed is not None and c.fraud.feed.passed_over > 0
     finally:
         store.close()
         for each in logs:
