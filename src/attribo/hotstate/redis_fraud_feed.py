@@ -3,11 +3,11 @@
 `<namespace>:fraud-feed` holds one message per worker step: the log entries whose records
 that worker folded into its fraud statistics, each as (partition, offset, slim records) in
 MessagePack. Every worker reads the stream from its start: one that starts has taken the
-stored statistics from the store, and needs the entries not stored yet; the stream keeps
-about `keep` messages (Redis trims it approximately, oldest first). A reader passes over what its own
-process sent (it counted those already); a restarted worker is a new process and reads
-its predecessor's messages like anyone else's. One stream for the namespace: on a Redis
-Cluster it lives on one shard, a small share of the traffic (one write per worker step).
+stored statistics from the store, and needs the entries not stored yet. The stream keeps
+about `keep` messages (Redis trims it approximately, oldest first). A reader passes over
+what its own process sent (it counted those already); a restarted worker is a new process
+and reads its predecessor's messages like anyone else's. One stream for the namespace: on
+a Redis Cluster it lives on one shard, a small share of the traffic (one write per step).
 """
 
 from __future__ import annotations
