@@ -61,6 +61,11 @@ class ContextFeed:
         self.counting = True  # whether this worker's current entry is new to its contexts
         self.passed_over = 0  # entries seen twice (a takeover), counted once
 
+    @property
+    def waiting(self) -> int:
+        """Entries received from other workers and not folded in yet."""
+        return len(self._waiting)
+
     def receive(self, groups: Iterable[FeedGroup]) -> None:
         """Hold other workers' entries until this worker's stream position passes them."""
         for partition, offset, rows in groups:

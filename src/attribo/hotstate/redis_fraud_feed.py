@@ -52,6 +52,11 @@ class RedisFraudFeed:
         self._redis.xadd(self._key, fields, maxlen=self._keep, approximate=True)
         self.sent += len(groups)
 
+    def rewind(self) -> None:
+        """Read from the start of what the stream keeps again (this process's own too)."""
+        self._cursor = b"0-0"
+        self._sender = secrets.token_hex(8).encode()
+
     def read(self) -> list[FeedGroup]:
         """Every entry other processes sent since the last read."""
         groups: list[FeedGroup] = []

@@ -94,6 +94,10 @@ class SharedFraud(Protocol):
         """Every entry other workers sent since the last read."""
         ...
 
+    def rewind(self) -> None:
+        """Read from the start of what the feed keeps again."""
+        ...
+
 
 class Partitions(Protocol):
     """Which partitions this worker may work on (leases, or all of them)."""
@@ -251,7 +255,7 @@ class AttributingWorker:
         alone = len(self.held) == self._log.partitions  # then its own progress is all it needs
         reached = {} if alone else shared.indexed()
         feed = self.fraud_feed
-        if feed is not None:  # after `indexed`: what it promises, the feed holds
+        if feed is not None and self.held:  # after `indexed`: what it promises, the feed holds
             self._counted.receive(feed.read())
         offsets = {
             p: h.read_offset
@@ -451,6 +455,11 @@ class AttributingWorker:
             for app_id in self.attributor.app_ids():
                 if partition_of(app_id, count) == partition:
                     self._forget_app(app_id)
+        elif not self.held and self.fraud is not None and self.fraud_feed is not None:
+            # Holding nothing, it stops reading the feed; the next take starts afresh.
+            self._counted = self.fraud.feed = ContextFeed()
+            self._fraud_restored = False
+            self.fraud_feed.rewind()
         self._log.release_partition(partition)
 
     def _forget_app(self, app_id: str) -> None:

@@ -250,6 +250,24 @@ def _farm_round(n: int) -> list[StoredEvent]:
     ]
 
 
+def _install_statuses(rows: list[dict[str, object]]) -> dict[str, object]:
+    return {str(r["event_id"]): r["attribution"] for r in rows if r["type"] == "install"}
+
+
+def _one_gate_statuses(rows: list[dict[str, object]], sent: list[StoredEvent]) -> dict:
+    """What one attributor with one fraud gate decides over the stored stream, in order."""
+    by_id = {r.event_id: r for r in sent}
+    oracle, gate = LiveAttributor(), FraudGate(FraudScorer())
+    oracle.judge = gate.judge
+    for row in rows:  # one record an entry, as the collector appended them
+        record = msgspec.structs.replace(by_id[str(row["event_id"])], seq=row["seq"])
+        gate.screen([record])
+        oracle.observe([record])
+        gate.after([record])
+        by_id[record.event_id] = record
+    return {k: by_id[k].attribution for k in _install_statuses(rows)}
+
+
 def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
     namespace: str, tmp_path: Path, redis_url: str
 ) -> None:
@@ -295,18 +313,8 @@ def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
 
         rows = stored()
         assert len({r["event_id"] for r in rows}) == len(rows) == len(sent)
-        by_id = {r.event_id: r for r in sent}
-        oracle, gate = LiveAttributor(), FraudGate(FraudScorer())
-        oracle.judge = gate.judge
-        for row in rows:  # one record an entry, as the collector appended them
-            record = msgspec.structs.replace(by_id[str(row["event_id"])], seq=row["seq"])
-            gate.screen([record])
-            oracle.observe([record])
-            gate.after([record])
-            by_id[record.event_id] = record
-        got = {str(r["event_id"]): r["attribution"] for r in rows if r["type"] == "install"}
-        want = {k: by_id[k].attribution for k in got}
-        assert got == want
+        got = _install_statuses(rows)
+        assert got == _one_gate_statuses(rows, sent)
         blocked = sorted(k for k, v in got.items() if v == "blocked")
         assert len(blocked) == 60 - 25 and all(k.startswith("farm-") for k in blocked)
         part = {r.event_id: partition_of(device_partition_key(r), PARTITIONS) for r in sent}
@@ -325,6 +333,26 @@ def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
         assert (last["farm-60"], last["user-60"]) == ("blocked", "organic")
         assert c.fraud.context(APP).installs == 122
         assert c.fraud.feed is not None and c.fraud.feed.passed_over > 0
+        # A worker that gives up every partition (a twin with its id appeared) and takes
+        # them back later starts its statistics afresh from the store and the feed.
+        d = _worker("worker-d", namespace, store, redis_url, logs, FraudGate(FraudScorer()))
+        d.start()
+        publish(range(61, 63))
+        twin = _worker("worker-d", namespace, store, redis_url, logs, FraudGate(FraudScorer()))
+        twin.start()
+        _wait(lambda: not d.held and len(twin.held) == PARTITIONS, "the twin to take over")
+        publish(range(63, 65))
+        assert d.fraud is not None and d.fraud.feed is not None
+        assert d.fraud.feed.waiting == 0  # holding nothing, it gathers nothing
+        feed = RedisFraudFeed.from_url(redis_url, namespace)
+        feed._redis.xtrim(feed._key, maxlen=0)  # the twin's entries leave the feed's window
+        twin.stop(drain=True)
+        _wait(lambda: len(d.held) == PARTITIONS, "the first to take its partitions back")
+        publish(range(65, 67))
+        d.stop(drain=True)
+        rows = stored()
+        assert _install_statuses(rows) == _one_gate_statuses(rows, sent)
+        assert d.fraud.context(APP).installs == 134  # the twin's, from the store
     finally:
         store.close()
         for each in logs:

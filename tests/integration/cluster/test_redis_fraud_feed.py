@@ -58,6 +58,9 @@ def test_others_read_each_entry_once_in_order_and_not_their_own(feeds) -> None: 
     late = new()  # a worker that starts now reads what the others counted before it
     assert [o for _, o, _ in late.read()] == [10, 11, 12]
     assert a._redis.xlen(a._key) == 2
+    a.rewind()  # holding nothing for a while: read it all again, its own messages too
+    assert [o for _, o, _ in a.read()] == [10, 11, 12]
+    assert a.read() == []
 
 
 def test_a_long_backlog_is_read_whole_and_the_stream_keeps_about_keep(feeds) -> None:  # type: ignore[no-untyped-def]
