@@ -32,33 +32,23 @@ def restore_live(
     """
     judge, attributor.judge = attributor.judge, None
     try:
-        return _restore(attributor, store, log, from_offset, app_ids)
+        count = 0
+        for app_id in app_ids:
+            for chunk in store.iter_events(EventQuery(app_id, types=_TYPES), chunk_rows=50_000):
+                records = [
+                    StoredEvent(**{k: v for k, v in row.items() if v is not None}) for row in chunk
+                ]
+                attributor.observe(records)
+                count += len(records)
+        if log is None:
+            return count
+        offset = from_offset
+        while entries := log.read(offset, 16 << 20):
+            for entry in entries:
+                tail = [r for r in decode_records(entry.payload) if r.type in _TYPES]
+                attributor.observe(tail)
+                count += len(tail)
+            offset = entries[-1].next_offset
+        return count
     finally:
         attributor.judge = judge
-
-
-def _restore(
-    attributor: LiveAttributor,
-    store: Store,
-    log: Log | None,
-    from_offset: int,
-    app_ids: Iterable[str],
-) -> int:
-    count = 0
-    for app_id in app_ids:
-        for chunk in store.iter_events(EventQuery(app_id, types=_TYPES), chunk_rows=50_000):
-            records = [
-                StoredEvent(**{k: v for k, v in row.items() if v is not None}) for row in chunk
-            ]
-            attributor.observe(records)
-            count += len(records)
-    if log is None:
-        return count
-    offset = from_offset
-    while entries := log.read(offset, 16 << 20):
-        for entry in entries:
-            tail = [r for r in decode_records(entry.payload) if r.type in _TYPES]
-            attributor.observe(tail)
-            count += len(tail)
-        offset = entries[-1].next_offset
-    return count
