@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 
-from attribo.events.record import StoredEvent
+from attribo.events.record import STORED_FIELDS, StoredEvent
 from attribo.store.base import EventQuery
 from attribo.store.schema import records_to_table
 
@@ -99,6 +100,50 @@ def test_fields_round_trip(open_store: StoreOpener) -> None:
     assert row["idfa"] is None
 
 
+_NOT_TEXT = (
+    "event_time",
+    "received_at",
+    "seq",
+    "revenue",
+    "ctit_ms",
+    "watermark",
+    "limit_ad_tracking",
+)
+
+
+def test_records_read_back_exactly_as_written(open_store: StoreOpener) -> None:
+    """`iter_records` gives back every field, with its type (a bool stays a bool)."""
+    store = open_store()
+    full = StoredEvent(
+        **{
+            name: True if isinstance(getattr(ev("x"), name), bool) else f"v-{name}"
+            for name in STORED_FIELDS
+            if name not in _NOT_TEXT
+        }
+        | {"app_id": "a", "event_id": "full", "type": "install"},
+        event_time=T0 - 5,
+        received_at=T0,
+        seq=7,
+        revenue=4.99,
+        ctit_ms=1234,
+        watermark=T0 + 1,
+        limit_ad_tracking=False,
+    )
+    bare = ev("bare", type_="click", at=10)  # defaults: NULLs, False, 0
+    write(store, [full, bare], 1)
+    [chunk] = list(store.iter_records(EventQuery("a")))
+    assert [msgspec.json.encode(r) for r in chunk] == [
+        msgspec.json.encode(r)
+        for r in (bare, full)  # arrival order: seq 0, then 7
+    ]
+    assert chunk == [bare, full]
+    assert [type(getattr(chunk[1], f)) for f in ("signed", "limit_ad_tracking", "revenue")] == [
+        bool,
+        bool,
+        float,
+    ]
+
+
 def test_queries_filter_by_app_type_and_received_time(open_store: StoreOpener) -> None:
     store = open_store()
     records = [
@@ -119,6 +164,10 @@ def test_queries_filter_by_app_type_and_received_time(open_store: StoreOpener) -
     assert ids(EventQuery("b")) == ["other"]
     chunks = list(store.iter_events(EventQuery("a"), chunk_rows=7))
     assert [len(c) for c in chunks] == [7, 7, 7, 7, 2]
+    # records: the same filters, order and chunks
+    for query in (EventQuery("a", types=("click", "event")), window, EventQuery("nobody")):
+        assert [r.event_id for c in store.iter_records(query) for r in c] == ids(query)
+    assert [len(c) for c in store.iter_records(EventQuery("a"), chunk_rows=7)] == [7, 7, 7, 7, 2]
 
 
 def test_recent_keys_since(open_store: StoreOpener) -> None:

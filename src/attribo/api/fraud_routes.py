@@ -25,7 +25,6 @@ from starlette.routing import Route
 from attribo.api.auth import audit, readable_app, require_app_scope, require_key
 from attribo.collector.http import bad_field, json_response
 from attribo.control import ControlPlane
-from attribo.fraud.history import records_from_rows
 from attribo.fraud.rescan import Rescan, fraud_report, rescan
 from attribo.fraud.scoring import FraudScorer
 from attribo.store.base import EventQuery, Store
@@ -59,8 +58,8 @@ class FraudService:
         """Judge the app's stored installs against all its stored events (blocking)."""
         with self._lock:
             records = []
-            for chunk in self.store.iter_events(EventQuery(app_id)):
-                records.extend(records_from_rows(chunk))
+            for chunk in self.store.iter_records(EventQuery(app_id)):
+                records.extend(chunk)
             records.sort(key=lambda r: r.seq)
             result = rescan(records, self.scorer)
             previous = self.latest.get(app_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from attribo.attribution.live import LiveAttributor
-from attribo.events.record import StoredEvent, decode_records
+from attribo.events.record import decode_records
 from attribo.log.base import Log
 from attribo.store.base import EventQuery, Store
 
@@ -34,10 +34,7 @@ def restore_live(
     try:
         count = 0
         for app_id in app_ids:
-            for chunk in store.iter_events(EventQuery(app_id, types=_TYPES), chunk_rows=50_000):
-                records = [
-                    StoredEvent(**{k: v for k, v in row.items() if v is not None}) for row in chunk
-                ]
+            for records in store.iter_records(EventQuery(app_id, types=_TYPES)):
                 attributor.observe(records)
                 count += len(records)
         if log is None:

@@ -7,7 +7,6 @@ Batches the server would refuse (a wrong S2S signature) are dropped, as the coll
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,11 +64,6 @@ def simulated_history(params: SimParams, gate: FraudGate | None = None) -> Histo
             records.extend(fresh)
         truth = pq.read_table(run.truth_path)
     return History(records, truth)
-
-
-def records_from_rows(rows: Iterable[dict[str, object]]) -> list[StoredEvent]:
-    """Stored records from rows keyed by `StoredEvent` field names (e.g. a store query)."""
-    return [msgspec.convert(row, StoredEvent, strict=False) for row in rows]
 
 
 def save_truth(truth: pa.Table, path: Path) -> None:

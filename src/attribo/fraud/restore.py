@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 import msgspec
 
@@ -50,22 +49,18 @@ def restore_fraud(
         skip = total // gate.max_context_events * gate.max_context_events
         context = gate.context(app_id)
         seen = 0
-        for chunk in store.iter_events(EventQuery(app_id), chunk_rows=CHUNK_ROWS):
+        for chunk in store.iter_records(EventQuery(app_id), chunk_rows=CHUNK_ROWS):
             if seen + len(chunk) <= skip:
                 seen += len(chunk)
                 continue
             start, seen = max(0, skip - seen), seen + len(chunk)
-            for row in chunk[start:]:
-                context.add(_as_judged(_record(row)))
+            for record in chunk[start:]:
+                context.add(_as_judged(record))
                 folded += 1
         for record in tail[app_id][max(0, skip - seen) :]:
             context.add(_as_judged(record))
             folded += 1
     return folded
-
-
-def _record(row: dict[str, Any]) -> StoredEvent:
-    return StoredEvent(**{k: v for k, v in row.items() if v is not None})
 
 
 def _as_judged(record: StoredEvent) -> StoredEvent:

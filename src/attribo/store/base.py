@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from attribo.events.record import StoredEvent
+
 
 @dataclass(frozen=True)
 class EventQuery:
@@ -42,6 +44,12 @@ class Store(Protocol):
         self, query: EventQuery, chunk_rows: int = 10_000
     ) -> Iterator[list[dict[str, Any]]]:
         """Raw events matching `query`, in received order, a chunk at a time; times in epoch ms."""
+        ...
+
+    def iter_records(
+        self, query: EventQuery, chunk_rows: int = 50_000
+    ) -> Iterator[list[StoredEvent]]:
+        """As `iter_events`, as records (what restoring live state after a restart reads)."""
         ...
 
     def count_events(self, app_id: str | None = None) -> int:
