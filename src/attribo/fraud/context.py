@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-import networkx as nx
+from networkx.utils import UnionFind
 
 from attribo.attribution.rules import device_key
 from attribo.events.record import StoredEvent
@@ -70,7 +70,11 @@ class FraudContext:
     device_burst: dict[tuple[str, Source], int] = field(default_factory=lambda: defaultdict(int))
     engaged: dict[str, int] = field(default_factory=dict)  # install id -> events after it
     install_subnet: dict[str, str] = field(default_factory=dict)
-    graph: nx.Graph = field(default_factory=nx.Graph)  # device - IP links
+    # Device - IP links: the devices seen on each IP, and the linked groups as disjoint
+    # sets, so a group's size is read in near-constant time (a walk of the links would
+    # visit every device behind a carrier NAT, for each install judged).
+    devices_by_ip: dict[str, set[str]] = field(default_factory=dict)
+    linked: UnionFind = field(default_factory=UnionFind)
 
     def add(self, record: StoredEvent) -> None:
         """Fold one stored record into the counters."""
@@ -103,7 +107,7 @@ class FraudContext:
         recent.append(record.event_time)
         self.device_burst[(key, source)] = max(self.device_burst[(key, source)], len(recent))
         if record.ip:
-            self.graph.add_edge(("d", key), ("ip", record.ip))
+            self._link(key, record.ip)
 
     def _install(self, record: StoredEvent) -> None:
         self.installs += 1
@@ -118,7 +122,7 @@ class FraudContext:
         self.engaged[record.event_id] = 0
         key = device_key(record)
         if key and ip:
-            self.graph.add_edge(("d", key), ("ip", ip))
+            self._link(key, ip)
         source = source_of(record)
         if source is None or record.ctit_ms is None:
             return
@@ -140,6 +144,14 @@ class FraudContext:
                 return level, stats
         return None
 
+    def _link(self, key: str, ip: str) -> None:
+        devices = self.devices_by_ip.get(ip)
+        if devices is None:
+            devices = self.devices_by_ip[ip] = set()
+        if key not in devices:  # a new link: the groups of both ends become one
+            devices.add(key)
+            self.linked.union(("d", key), ("ip", ip))
+
     def _engagement(self, install_id: str) -> None:
         count = self.engaged[install_id]
         self.engaged[install_id] = count + 1
@@ -158,11 +170,11 @@ class FraudContext:
     def component_size(self, key: str | None, ip: str | None) -> int:
         """Devices and IPs linked to this device or IP through shared devices and IPs."""
         node = ("d", key) if key else ("ip", ip) if ip else None
-        if node is None or node not in self.graph:
+        if node is None or node not in self.linked.parents:  # never linked: on its own
             return 1
-        return len(nx.node_connected_component(self.graph, node))
+        return int(self.linked.weights[self.linked[node]])
 
     def ip_degree(self, ip: str | None) -> int:
         """Distinct devices seen on an IP."""
-        node = ("ip", ip)
-        return int(self.graph.degree(node)) if ip and node in self.graph else 0
+        devices = self.devices_by_ip.get(ip) if ip else None
+        return len(devices) if devices else 0

@@ -29,7 +29,7 @@ def _counters(context: FraudContext) -> tuple[object, ...]:
         dict(context.engaged_by_subnet),
         dict(context.by_model),
         {k: (s.installs, s.within_10s, s.within_1h, s.clicks) for k, s in context.sources.items()},
-        context.graph.number_of_edges(),
+        sum(len(d) for d in context.devices_by_ip.values()),
     )
 
 

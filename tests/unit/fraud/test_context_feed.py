@@ -97,7 +97,7 @@ def _counters(context: FraudContext) -> tuple[object, ...]:
         dict(context.engaged_by_subnet),
         dict(context.by_model),
         {k: (s.installs, s.clicks) for k, s in context.sources.items()},
-        sorted(context.graph.edges),
+        sorted((ip, sorted(d)) for ip, d in context.devices_by_ip.items()),
     )
 
 
