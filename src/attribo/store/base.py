@@ -20,6 +20,22 @@ class EventQuery:
     since_ms: int | None = None
     until_ms: int | None = None
 
+    def where(self, epoch_ms: str) -> tuple[str, list[object]]:
+        """The SQL condition and its parameters; `epoch_ms` turns a `?` of epoch ms into the
+        engine's timestamp (each backend's SQL differs there only)."""
+        clauses: list[str] = ["app_id = ?"]
+        params: list[object] = [self.app_id]
+        if self.types:
+            clauses.append(f"type IN ({', '.join('?' for _ in self.types)})")
+            params.extend(self.types)
+        if self.since_ms is not None:
+            clauses.append(f"received_at >= {epoch_ms}")
+            params.append(self.since_ms)
+        if self.until_ms is not None:
+            clauses.append(f"received_at < {epoch_ms}")
+            params.append(self.until_ms)
+        return " AND ".join(clauses), params
+
 
 class Store(Protocol):
     """Idempotent event storage with the consumer's log offset kept alongside."""

@@ -227,21 +227,11 @@ class ClickHouseStore:
 
     def _events(self, query: EventQuery) -> pa.Table:
         """`query`'s events in arrival order, columns named as the fields."""
-        clauses = ["app_id = ?"]
-        params: list[object] = [query.app_id]
-        if query.types:
-            clauses.append("type IN (" + ", ".join("?" for _ in query.types) + ")")
-            params.extend(query.types)
-        if query.since_ms is not None:
-            clauses.append("received_at >= fromUnixTimestamp64Milli(toInt64(?), 'UTC')")
-            params.append(query.since_ms)
-        if query.until_ms is not None:
-            clauses.append("received_at < fromUnixTimestamp64Milli(toInt64(?), 'UTC')")
-            params.append(query.until_ms)
+        where, params = query.where("fromUnixTimestamp64Milli(toInt64(?), 'UTC')")
         return self._client.query_arrow(
             bind(
                 f"SELECT {_SELECT_COLUMNS} FROM {self._db}.events FINAL"
-                f" WHERE {' AND '.join(clauses)} ORDER BY seq, received_at, event_id",
+                f" WHERE {where} ORDER BY seq, received_at, event_id",
                 params,
             )
         ).rename_columns(EVENTS_ARROW_SCHEMA.names)

@@ -34,21 +34,8 @@ _KEYS = match_key_select("i.")
 
 def _events_select(query: EventQuery) -> tuple[str, list[object]]:
     """The SELECT of `query`'s events in arrival order, and its parameters."""
-    clauses: list[str] = ["app_id = ?"]
-    params: list[object] = [query.app_id]
-    if query.types:
-        clauses.append(f"type IN ({', '.join('?' for _ in query.types)})")
-        params.extend(query.types)
-    if query.since_ms is not None:
-        clauses.append("received_at >= make_timestamp(? * 1000)")
-        params.append(query.since_ms)
-    if query.until_ms is not None:
-        clauses.append("received_at < make_timestamp(? * 1000)")
-        params.append(query.until_ms)
-    sql = (
-        f"SELECT {_SELECT_COLUMNS} FROM events WHERE {' AND '.join(clauses)}"
-        " ORDER BY seq, received_at, event_id"
-    )
+    where, params = query.where("make_timestamp(? * 1000)")
+    sql = f"SELECT {_SELECT_COLUMNS} FROM events WHERE {where} ORDER BY seq, received_at, event_id"
     return sql, params
 
 
