@@ -57,10 +57,8 @@ class FraudService:
     def rescan(self, app_id: str) -> Rescan:
         """Judge the app's stored installs against all its stored events (blocking)."""
         with self._lock:
-            records = []
-            for chunk in self.store.iter_records(EventQuery(app_id)):
-                records.extend(chunk)
-            records.sort(key=lambda r: r.seq)
+            chunks = self.store.iter_records(EventQuery(app_id))  # in arrival order
+            records = [record for chunk in chunks for record in chunk]
             result = rescan(records, self.scorer)
             previous = self.latest.get(app_id)
             self.latest[app_id] = (time.time(), result)

@@ -9,7 +9,6 @@ import msgspec
 import numpy as np
 import pyarrow.parquet as pq
 
-from attribo.events.record import StoredEvent
 from attribo.fraud.history import History, simulated_history
 from attribo.fraud.holdout import TRAIN_FRAUD, world
 from attribo.fraud.labels import fraud_labels
@@ -20,10 +19,8 @@ from attribo.store.base import EventQuery, Store
 
 def stored_history(store: Store, app_id: str, truth: Path) -> History:
     """An app's stored records (arrival order) with the simulator truth that labels them."""
-    records: list[StoredEvent] = []
-    for chunk in store.iter_records(EventQuery(app_id)):
-        records.extend(chunk)
-    records.sort(key=lambda r: r.seq)
+    chunks = store.iter_records(EventQuery(app_id))  # in arrival order
+    records = [record for chunk in chunks for record in chunk]
     return History(records, pq.read_table(truth))
 
 
