@@ -19,8 +19,9 @@ spreads over every worker, and a touch can sit on another partition than the ins
 wins. Then a record's arrival sequence is its stream position (the stream orders every
 partition), every worker puts the touches it reads into the shared index and says how far
 each of its partitions is indexed, and an entry with installs or opens waits until every
-other partition is indexed up to it: it then sees exactly the touches that arrived before
-it, whoever read them, and a replay of the store agrees. Taking a partition rebuilds the
+other partition is indexed up to it, the worker's later entries behind it: it then sees
+exactly the touches that arrived before it, whoever read them, and a replay of the store
+agrees. Taking a partition rebuilds the
 whole local index from the store (after storing what is pending); the shared index holds
 what other workers read and did not store yet.
 """
@@ -273,7 +274,8 @@ class AttributingWorker:
         rows: list[tuple[str, str, int, bytes]] = []
         taken = 0
         # In stream order over the held partitions: an entry then never waits for another
-        # partition of this worker (all before it is done), only for other workers'.
+        # partition of this worker (all before it is done), only for other workers'; the
+        # entry with the lowest offset anywhere never waits, so some worker always moves.
         heads = [(h.backlog[0][0].next_offset, p) for p, h in self.held.items() if h.backlog]
         heapq.heapify(heads)
         while heads:
@@ -285,8 +287,11 @@ class AttributingWorker:
                 for p in range(self._log.partitions)
                 if p != partition
             ):
+                # Another partition may still hold a touch from before it. Everything
+                # later waits too, on this worker's other partitions as well: then its
+                # records are attributed, and counted for fraud, in stream order.
                 self.waits += 1
-                continue  # another partition may still hold a touch from before it
+                break
             base = SEQ_BASE + entry.next_offset * SEQ_SLOT
             for place, record in enumerate(records):
                 record.seq = base + place

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from cluster_services import NATS_URL, drop_namespace, service_missing
+from cluster_services import NATS_URL, REDIS_URL, drop_namespace, service_missing
 
 from attribo.attribution.live import LiveAttributor, device_partition_key
 from attribo.attribution.replay import rebuild_summary
@@ -358,3 +358,58 @@ def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
         for each in logs:
             each.close()
         drop_namespace(namespace, redis_url)
+
+
+def test_a_waiting_install_holds_back_the_workers_later_entries(
+    namespace: str, tmp_path: Path
+) -> None:
+    """An install that waits for another worker's partitions keeps this worker's later
+    entries, on its other partitions too, waiting behind it: each worker attributes (and
+    counts for fraud) its records in stream order, as one attributor over the stream would."""
+    try:
+        log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
+        return
+    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
+    logs = [log]
+    collector = Collector(log, DedupIndex(3_600_000), attributes=False)
+    collector.partition_key = device_partition_key
+    order: list[str] = []
+    try:
+        gate = FraudGate(FraudScorer())
+        a = _worker("worker-a", namespace, store, REDIS_URL, logs, gate)  # stepped by hand
+        b = _worker("worker-b", namespace, store, REDIS_URL, logs, FraudGate(FraudScorer()))
+        a.on_attributed = lambda records: order.extend(r.event_id for r in records)
+
+        def both_step() -> bool:
+            a.step(), b.step()
+            return len(a.held) == len(b.held) == PARTITIONS // 2
+
+        _wait(both_step, "a fair share each")
+        by_partition: dict[int, StoredEvent] = {}
+        for n in range(200):  # a device on each of worker a's partitions
+            probe = _event(f"probe-{n}", "install", 1, gaid=f"dev-{n}", ip="10.2.2.2")
+            by_partition.setdefault(partition_of(device_partition_key(probe), PARTITIONS), probe)
+        first, second = sorted(a.held)
+        install = msgspec.structs.replace(by_partition[first], event_id="waits")
+        click = msgspec.structs.replace(
+            by_partition[second], event_id="after", type="click", network="net"
+        )
+        both_step()  # each says how far it is; b's partitions are indexed to here
+        asyncio.run(collector.append(APP, [msgspec.structs.replace(install)]))
+        asyncio.run(collector.append(APP, [msgspec.structs.replace(click)]))
+        _wait(lambda: bool(a.step() or a.held[first].backlog), "worker a to read both")
+        assert a.waits > 0 and order == []  # the click, later in the stream, waits too
+        _wait(lambda: both_step() and len(order) == 2, "both to be attributed")
+        assert order == ["waits", "after"]
+        assert gate.context(APP).installs == 1
+        a.stop(drain=True)
+        b.stop(drain=True)
+        rows = store.query("SELECT event_id, seq FROM events ORDER BY seq", []).to_pylist()
+        assert [r["event_id"] for r in rows] == ["waits", "after"]
+    finally:
+        store.close()
+        for each in logs:
+            each.close()
+        drop_namespace(namespace, REDIS_URL)
