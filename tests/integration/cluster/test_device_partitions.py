@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -85,6 +86,30 @@ def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> 
         time.sleep(0.05)
 
 
+@contextmanager
+def _services(
+    namespace: str, tmp_path: Path, redis_url: str
+) -> Iterator[tuple[ClickHouseStore, list[NatsLog], Collector]]:
+    """The stream (NATS), a chDB store and a collector routing by app and device; the
+    logs list gathers every worker's connection, all closed at the end."""
+    try:
+        log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
+    except Exception as exc:
+        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
+        raise
+    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
+    logs = [log]
+    collector = Collector(log, DedupIndex(3_600_000), attributes=False)
+    collector.partition_key = device_partition_key
+    try:
+        yield store, logs, collector
+    finally:
+        store.close()
+        for each in logs:
+            each.close()
+        drop_namespace(namespace, redis_url)
+
+
 def _worker(
     name: str,
     namespace: str,
@@ -122,50 +147,41 @@ def test_one_app_over_two_workers_decides_as_one_attributor(
     namespace: str, tmp_path: Path, redis_url: str
 ) -> None:
     """On one Redis server and on a Redis Cluster (the touches of an app on one shard)."""
-    try:
-        log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
-    except Exception as exc:
-        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
-        return
-    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
-    logs = [log]
-    collector = Collector(log, DedupIndex(3_600_000), attributes=False)
-    collector.partition_key = device_partition_key
-    attributed_by: dict[str, str] = {}
-    guard = threading.Lock()
+    with _services(namespace, tmp_path, redis_url) as (store, logs, collector):
+        attributed_by: dict[str, str] = {}
+        guard = threading.Lock()
 
-    def worker(name: str) -> tuple[AttributingWorker, RedisPartitionLeases]:
-        made = _worker(name, namespace, store, redis_url, logs)
+        def worker(name: str) -> tuple[AttributingWorker, RedisPartitionLeases]:
+            made = _worker(name, namespace, store, redis_url, logs)
 
-        def note(records: list[StoredEvent]) -> None:
-            with guard:
-                attributed_by.update({r.event_id: name for r in records if r.type == "install"})
+            def note(records: list[StoredEvent]) -> None:
+                with guard:
+                    attributed_by.update({r.event_id: name for r in records if r.type == "install"})
 
-        made.on_attributed = note
-        return made, made.partitions  # type: ignore[return-value]
+            made.on_attributed = note
+            return made, made.partitions  # type: ignore[return-value]
 
-    def stored() -> list[dict[str, object]]:
-        return store.query("SELECT * FROM events FINAL ORDER BY seq", []).to_pylist()
+        def stored() -> list[dict[str, object]]:
+            return store.query("SELECT * FROM events FINAL ORDER BY seq", []).to_pylist()
 
-    sent: list[StoredEvent] = []
+        sent: list[StoredEvent] = []
 
-    def publish(rounds: range) -> None:
-        async def send() -> None:
-            for n in rounds:
-                batch = _round(n)
-                sent.extend(batch)
-                for record in batch[:-1]:
-                    await collector.append(APP, [msgspec.structs.replace(record)])
-                # The round's purchase with the next round's web click: one request, routed
-                # to two partitions in two appends.
-                extra = _round(n + 100)[:1]
-                sent.extend(extra)
-                await collector.append(APP, [msgspec.structs.replace(batch[-1]), *extra])
+        def publish(rounds: range) -> None:
+            async def send() -> None:
+                for n in rounds:
+                    batch = _round(n)
+                    sent.extend(batch)
+                    for record in batch[:-1]:
+                        await collector.append(APP, [msgspec.structs.replace(record)])
+                    # The round's purchase with the next round's web click: one request, routed
+                    # to two partitions in two appends.
+                    extra = _round(n + 100)[:1]
+                    sent.extend(extra)
+                    await collector.append(APP, [msgspec.structs.replace(batch[-1]), *extra])
 
-        asyncio.run(send())
-        _wait(lambda: len(stored()) >= len(sent), "the workers to store what was sent")
+            asyncio.run(send())
+            _wait(lambda: len(stored()) >= len(sent), "the workers to store what was sent")
 
-    try:
         a, _ = worker("worker-a")
         a.start()
         publish(range(0, 4))
@@ -230,11 +246,6 @@ def test_one_app_over_two_workers_decides_as_one_attributor(
         _, summary = rebuild_summary(store, AttributionSettings())
         assert summary["installs"] == 41 and summary["changed_vs_live"] == 0
         assert b_leases.holders() == {}
-    finally:
-        store.close()
-        for each in logs:
-            each.close()
-        drop_namespace(namespace, redis_url)
 
 
 def _farm_round(n: int) -> list[StoredEvent]:
@@ -274,31 +285,22 @@ def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
     """The farm's installs land on every partition; through the fraud feed each worker
     counts all of them, so the verdicts are those of one gate over the stream, also after
     one worker stops without a word and the other takes its partitions over."""
-    try:
-        log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
-    except Exception as exc:
-        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
-        return
-    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
-    logs = [log]
-    collector = Collector(log, DedupIndex(3_600_000), attributes=False)
-    collector.partition_key = device_partition_key
-    sent: list[StoredEvent] = []
+    with _services(namespace, tmp_path, redis_url) as (store, logs, collector):
+        sent: list[StoredEvent] = []
 
-    def stored() -> list[dict[str, object]]:
-        return store.query("SELECT * FROM events FINAL ORDER BY seq", []).to_pylist()
+        def stored() -> list[dict[str, object]]:
+            return store.query("SELECT * FROM events FINAL ORDER BY seq", []).to_pylist()
 
-    def publish(rounds: range) -> None:
-        async def send() -> None:
-            for n in rounds:
-                for record in _farm_round(n):
-                    sent.append(record)
-                    await collector.append(APP, [msgspec.structs.replace(record)])
+        def publish(rounds: range) -> None:
+            async def send() -> None:
+                for n in rounds:
+                    for record in _farm_round(n):
+                        sent.append(record)
+                        await collector.append(APP, [msgspec.structs.replace(record)])
 
-        asyncio.run(send())
-        _wait(lambda: len(stored()) >= len(sent), "the workers to store what was sent")
+            asyncio.run(send())
+            _wait(lambda: len(stored()) >= len(sent), "the workers to store what was sent")
 
-    try:
         a = _worker("worker-a", namespace, store, redis_url, logs, FraudGate(FraudScorer()))
         a.start()
         publish(range(0, 8))
@@ -353,11 +355,6 @@ def test_a_device_farm_over_two_workers_is_judged_as_by_one_gate(
         rows = stored()
         assert _install_statuses(rows) == _one_gate_statuses(rows, sent)
         assert d.fraud.context(APP).installs == 134  # the twin's, from the store
-    finally:
-        store.close()
-        for each in logs:
-            each.close()
-        drop_namespace(namespace, redis_url)
 
 
 def test_a_waiting_install_holds_back_the_workers_later_entries(
@@ -366,17 +363,8 @@ def test_a_waiting_install_holds_back_the_workers_later_entries(
     """An install that waits for another worker's partitions keeps this worker's later
     entries, on its other partitions too, waiting behind it: each worker attributes (and
     counts for fraud) its records in stream order, as one attributor over the stream would."""
-    try:
-        log = NatsLog(NATS_URL, namespace, partitions=PARTITIONS, connect_timeout_s=2.0)
-    except Exception as exc:
-        service_missing(f"NATS not reachable at {NATS_URL}: {exc!r}")
-        return
-    store = ClickHouseStore.from_url(f"chdb://{tmp_path / 'ch'}", namespace)
-    logs = [log]
-    collector = Collector(log, DedupIndex(3_600_000), attributes=False)
-    collector.partition_key = device_partition_key
-    order: list[str] = []
-    try:
+    with _services(namespace, tmp_path, REDIS_URL) as (store, logs, collector):
+        order: list[str] = []
         gate = FraudGate(FraudScorer())
         a = _worker("worker-a", namespace, store, REDIS_URL, logs, gate)  # stepped by hand
         b = _worker("worker-b", namespace, store, REDIS_URL, logs, FraudGate(FraudScorer()))
@@ -408,8 +396,3 @@ def test_a_waiting_install_holds_back_the_workers_later_entries(
         b.stop(drain=True)
         rows = store.query("SELECT event_id, seq FROM events ORDER BY seq", []).to_pylist()
         assert [r["event_id"] for r in rows] == ["waits", "after"]
-    finally:
-        store.close()
-        for each in logs:
-            each.close()
-        drop_namespace(namespace, REDIS_URL)
