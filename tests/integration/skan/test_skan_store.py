@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attribo.attribution.skan.decode import PostbackRecord, decode, to_record
-from attribo.attribution.skan.postback import Postback
-from attribo.attribution.skan.schema import ConversionSchema, load_schema
 from attribo.store.skan import (
     DuckDBPostbackSink,
     create_skan_tables,
@@ -22,42 +18,7 @@ from attribo.store.skan import (
     skan_summary,
     write_postback,
 )
-
-T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
-SCHEMA = load_schema(
-    {
-        "event_bits": {"purchase": 5},
-        "fine_ranges": [{"min_value": 1, "max_value": 31, "revenue_min": 1, "revenue_max": 5}],
-        "coarse": {"high": {"revenue_min": 10, "revenue_max": 20, "events": ["whale"]}},
-    }
-)
-assert isinstance(SCHEMA, ConversionSchema)
-
-
-def record(
-    transaction_id: str = "t-1",
-    *,
-    app_id: str = "app1",
-    verified: bool = True,
-    received_at: datetime = T0,
-    **changes: Any,
-) -> PostbackRecord:
-    """A stored-form postback decoded with `SCHEMA`, its verification stated."""
-    fields: dict[str, Any] = {
-        "version": "4.0",
-        "ad_network_id": "v9wttpbfk9.skadnetwork",
-        "source_identifier": "12",
-        "app_id": 525463029,
-        "transaction_id": transaction_id,
-        "redownload": False,
-        "fidelity_type": 1,
-        "did_win": True,
-        "postback_sequence_index": 0,
-        "attribution_signature": "x",
-    }
-    fields.update(changes)
-    decoded = decode(Postback(**fields), SCHEMA, verified=verified)
-    return to_record(decoded, app_id, received_at, b'{"raw": true}')
+from skan_records import T0, record
 
 
 @pytest.fixture
