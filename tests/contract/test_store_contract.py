@@ -170,6 +170,27 @@ def test_queries_filter_by_app_type_and_received_time(open_store: StoreOpener) -
     assert [len(c) for c in store.iter_records(EventQuery("a"), chunk_rows=7)] == [7, 7, 7, 7, 2]
 
 
+def test_query_adds_the_opens_that_started_a_reengagement(open_store: StoreOpener) -> None:
+    """Only the open a re-engagement starts with says how it matched: it is read, the opens
+    it credits later and the other opens are not."""
+    store = open_store()
+    write(
+        store,
+        [
+            ev("click", type_="click", at=0),
+            ev("start", type_="open", at=1, attribution="reengagement", match_type="device"),
+            ev("credited", type_="open", at=2, attribution="reengagement"),
+            ev("plain", type_="open", at=3, attribution="organic"),
+            ev("buy", type_="event", at=4, attribution="reengagement"),
+            ev("b-open", app="b", type_="open", at=5, attribution="reengagement", match_type="d"),
+        ],
+        1,
+    )
+    query = EventQuery("a", types=("click",), reengagement_opens=True)
+    assert [r.event_id for c in store.iter_records(query) for r in c] == ["click", "start"]
+    assert [r["event_id"] for c in store.iter_events(query) for r in c] == ["click", "start"]
+
+
 def test_recent_keys_since(open_store: StoreOpener) -> None:
     store = open_store()
     write(store, [ev("old", at=0), ev("new", at=10_000), ev("x", app="b", at=20_000)], 1)

@@ -1,8 +1,9 @@
 """Rebuild the live attribution index after a restart, from the store and the log tail.
 
-Replaying touches and installs in arrival order through the same `LiveAttributor` restores
-exactly the state the collector had (the rules are deterministic), so answers after a
-restart agree with those before it.
+Replaying touches, installs and the opens that started a re-engagement, in arrival order,
+through the same `LiveAttributor` restores the state the collector had (the rules are
+deterministic), so answers after a restart agree with those before it; other opens and
+in-app events only inherit, and change nothing in it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from attribo.log.base import Log
 from attribo.store.base import EventQuery, Store
 
 _TYPES = ("click", "impression", "install")
+_TAIL_TYPES = (*_TYPES, "open")  # a short tail: every open is run again (the same ones start)
 
 
 def restore_live(
@@ -34,7 +36,8 @@ def restore_live(
     try:
         count = 0
         for app_id in app_ids:
-            for records in store.iter_records(EventQuery(app_id, types=_TYPES)):
+            query = EventQuery(app_id, types=_TYPES, reengagement_opens=True)
+            for records in store.iter_records(query):
                 attributor.observe(records)
                 count += len(records)
         if log is None:
@@ -42,7 +45,7 @@ def restore_live(
         offset = from_offset
         while entries := log.read(offset, 16 << 20):
             for entry in entries:
-                tail = [r for r in decode_records(entry.payload) if r.type in _TYPES]
+                tail = [r for r in decode_records(entry.payload) if r.type in _TAIL_TYPES]
                 attributor.observe(tail)
                 count += len(tail)
             offset = entries[-1].next_offset

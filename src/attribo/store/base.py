@@ -13,12 +13,17 @@ from attribo.events.record import StoredEvent
 
 @dataclass(frozen=True)
 class EventQuery:
-    """Which raw events to read: one app, optional types, a received-at range in epoch ms."""
+    """Which raw events to read: one app, optional types, a received-at range in epoch ms.
+
+    `reengagement_opens`: with `types`, also the opens that started a re-engagement (rule
+    7), whose campaign later events inherit for a while (restoring live state reads them).
+    """
 
     app_id: str
     types: tuple[str, ...] = ()
     since_ms: int | None = None
     until_ms: int | None = None
+    reengagement_opens: bool = False
 
     def where(self, epoch_ms: str) -> tuple[str, list[object]]:
         """The SQL condition and its parameters; `epoch_ms` turns a `?` of epoch ms into the
@@ -26,7 +31,13 @@ class EventQuery:
         clauses: list[str] = ["app_id = ?"]
         params: list[object] = [self.app_id]
         if self.types:
-            clauses.append(f"type IN ({', '.join('?' for _ in self.types)})")
+            kinds = f"type IN ({', '.join('?' for _ in self.types)})"
+            if self.reengagement_opens:  # the open a re-engagement starts with says how
+                kinds = (  # it matched; the opens and events it credits later do not
+                    f"({kinds} OR (type = 'open' AND attribution = 'reengagement'"
+                    " AND match_type IS NOT NULL))"
+                )
+            clauses.append(kinds)
             params.extend(self.types)
         if self.since_ms is not None:
             clauses.append(f"received_at >= {epoch_ms}")
