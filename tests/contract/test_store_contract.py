@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import pytest
 
+from attribo.attribution.restore import newest_event_ms
 from attribo.events.record import STORED_FIELDS, StoredEvent
 from attribo.store.base import EventQuery
 from attribo.store.schema import records_to_table
@@ -189,6 +190,16 @@ def test_query_adds_the_opens_that_started_a_reengagement(open_store: StoreOpene
     query = EventQuery("a", types=("click",), reengagement_opens=True)
     assert [r.event_id for c in store.iter_records(query) for r in c] == ["click", "start"]
     assert [r["event_id"] for c in store.iter_events(query) for r in c] == ["click", "start"]
+
+
+def test_newest_event_time_of_an_app(open_store: StoreOpener) -> None:
+    """What a restored live index takes its horizon from: any type counts, other apps not."""
+    store = open_store()
+    assert newest_event_ms(store, "a") is None
+    write(store, [ev("1", type_="click", at=0), ev("2", type_="event", at=900)], 1)
+    write(store, [ev("3", app="b", at=5000)], 2)
+    assert newest_event_ms(store, "a") == T0 + 900 - 5
+    assert newest_event_ms(store, "nobody") is None
 
 
 def test_recent_keys_since(open_store: StoreOpener) -> None:

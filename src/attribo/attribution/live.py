@@ -169,6 +169,13 @@ class LiveAttributor:
         """The apps with an index here."""
         return list(self._apps)
 
+    def raise_watermark(self, app_id: str, event_time: int) -> None:
+        """The app has seen an event this new (restoring: one not fed back in)."""
+        index = self._apps.get(app_id)
+        if index is None:
+            index = self._apps[app_id] = _AppIndex()
+        index.watermark = max(index.watermark, event_time)
+
     def forget(self, app_id: str) -> None:
         """Drop an app's index (another worker attributes it now); its settings stay."""
         self._apps.pop(app_id, None)
@@ -209,6 +216,8 @@ class LiveAttributor:
                 added[record.app_id] = added.get(record.app_id, 0) + 1
                 out.append(None)
             elif kind == "install":
+                if record.watermark is not None and record.watermark > index.watermark:
+                    index.watermark = record.watermark  # stored: the horizon it was decided in
                 out.append(self._install(index, record))
             else:
                 if kind != "open" or not self._reengage(index, record):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pyarrow as pa
+
 from attribo.attribution.live import LiveAttributor
 from attribo.events.record import decode_records
 from attribo.log.base import Log
 from attribo.store.base import EventQuery, Store
 
 _TYPES = ("click", "impression", "install")
-_TAIL_TYPES = (*_TYPES, "open")  # a short tail: every open is run again (the same ones start)
 
 
 def restore_live(
@@ -26,11 +27,14 @@ def restore_live(
     from_offset: int,
     app_ids: Iterable[str],
 ) -> int:
-    """Feed stored and logged touches and installs back in; returns how many.
+    """Feed stored touches, installs and re-engagement starts back in, then the log's whole
+    tail; returns how many records.
 
     Without a `log`, the store alone (the cluster worker attributes the tail itself).
     Nothing is judged again: stored installs keep their verdicts (a blocked one is stored
-    so), and fraud statistics are not fed twice.
+    so), and fraud statistics are not fed twice. Each stored install brings the horizon it
+    was decided under, and the app's horizon ends where its newest stored event put it (an
+    in-app event may be newer than every touch and install).
     """
     judge, attributor.judge = attributor.judge, None
     try:
@@ -40,15 +44,29 @@ def restore_live(
             for records in store.iter_records(query):
                 attributor.observe(records)
                 count += len(records)
+            newest = newest_event_ms(store, app_id)
+            if newest is not None:
+                attributor.raise_watermark(app_id, newest)
         if log is None:
             return count
         offset = from_offset
         while entries := log.read(offset, 16 << 20):
-            for entry in entries:
-                tail = [r for r in decode_records(entry.payload) if r.type in _TAIL_TYPES]
+            for entry in entries:  # a short tail: every record, as it was seen then
+                tail = decode_records(entry.payload)
                 attributor.observe(tail)
                 count += len(tail)
             offset = entries[-1].next_offset
         return count
     finally:
         attributor.judge = judge
+
+
+def newest_event_ms(store: Store, app_id: str) -> int | None:
+    """The latest event time stored for the app, in epoch ms (the same SQL on both stores)."""
+    sql = "SELECT max(event_time) AS t, count(*) AS n FROM events WHERE app_id = ?"
+    table = store.query(sql, [app_id])  # ClickHouse's max of nothing is 0, not NULL
+    column = table.column("t")
+    if not table.num_rows or not table.column("n")[0].as_py() or column.null_count:
+        return None
+    as_ms = column.cast(pa.timestamp("ms", tz=column.type.tz)).cast(pa.int64())
+    return int(as_ms[0].as_py())
