@@ -21,9 +21,8 @@ partition), every worker puts the touches it reads into the shared index and say
 each of its partitions is indexed, and an entry with installs or opens waits until every
 other partition is indexed up to it, the worker's later entries behind it: it then sees
 exactly the touches that arrived before it, whoever read them, and a replay of the store
-agrees. Taking a partition rebuilds the
-whole local index from the store (after storing what is pending); the shared index holds
-what other workers read and did not store yet.
+agrees. Taking a partition rebuilds the whole local index from the store (after storing
+what is pending); the shared index holds what other workers read and did not store yet.
 """
 
 from __future__ import annotations
