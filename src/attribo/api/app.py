@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from attribo.api.audit_routes import audit_routes
 from attribo.api.costs_routes import costs_routes
 from attribo.api.export import export_routes
 from attribo.api.fraud_routes import fraud_api
+from attribo.api.gc_pauses import GcPauses, freeze_long_lived
 from attribo.api.live_feed import LiveFeed, fan_out, live_routes
 from attribo.api.live_relay import relay_into
 from attribo.api.management import management_routes
@@ -55,20 +55,6 @@ _log = logging.getLogger(__name__)
 COST_BODY_BYTES = 16 << 20  # 50,000 cost rows are about 9.4 MiB of JSON
 
 
-async def _freeze_long_lived(every_s: float = 10.0) -> None:
-    """Move what has survived so far out of the cyclic GC's reach, again and again.
-
-    The dedup ids and the live touch index grow to millions of objects; a full collection
-    over them stalled the event loop for hundreds of milliseconds (p99 x20). Frozen objects
-    are never scanned, so pauses stay proportional to recent garbage. The price: cyclic garbage
-    that happens to exist at a freeze is never collected; the request path makes little of it
-    (reference counting frees the rest), but the process size is worth watching.
-    """
-    while True:
-        gc.freeze()
-        await asyncio.sleep(every_s)
-
-
 def build_app(runtime: Runtime) -> ASGIApp:
     """The whole HTTP surface of one server process (event posts served by `IngestFront`)."""
     openapi = openapi_document()
@@ -81,6 +67,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
     if isinstance(runtime.store_writer, StoreWriter):  # the collector attributes in-process
         runtime.collector.on_durable = offer
     fraud_route_list, fraud_rescans = fraud_api(runtime)
+    pauses = GcPauses()
 
     async def health(request: Request) -> Response:
         failed = getattr(runtime.log, "_failed", None)
@@ -94,6 +81,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
             "duplicates": counters.duplicates,
             "rejected": counters.rejected,
             "rejected_by_field": counters.rejected_by_field,
+            **pauses.as_dict(),
         }
         if isinstance(runtime.store_writer, AttributingWorker):  # events from every collector
             body["pipeline_stored"] = runtime.store_writer.stored
@@ -124,7 +112,8 @@ def build_app(runtime: Runtime) -> ASGIApp:
             runtime.store_writer.on_attributed = on_attributed
         runtime.store_writer.start()
         await feed.start()
-        freezer = asyncio.create_task(_freeze_long_lived(), name="attribo-gc-freeze")
+        pauses.install()
+        freezer = asyncio.create_task(freeze_long_lived(), name="attribo-gc-freeze")
         relay = None
         if isinstance(runtime.store_writer, WorkerElsewhere):  # workers attribute elsewhere
             relay = asyncio.create_task(
@@ -153,6 +142,7 @@ def build_app(runtime: Runtime) -> ASGIApp:
             if rollups is not None:
                 await asyncio.to_thread(rollups.stop)
             freezer.cancel()
+            pauses.remove()
             await feed.close()
 
     routes = [

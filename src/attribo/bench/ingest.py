@@ -113,6 +113,7 @@ class _Measured:
     latency_rate: float = 0.0
     stored_events_per_s: float | None = None
     phases: list[LoadResult] = field(default_factory=list)
+    health: dict[str, Any] = field(default_factory=dict)  # at the end of the run
 
 
 def _log_tail(path: Path | None, chars: int = 2000) -> str:
@@ -258,6 +259,7 @@ def measure_server(
             out.latency_rate = LATENCY_LOAD * single.ok_per_s
             out.latency = _phase(handle, singles, cfg.latency, out.latency_rate)
             out.phases.append(out.latency)
+            out.health = _health(handle)
         if handle.process.poll() is not None:
             raise RuntimeError(f"server died during the run:\n{_log_tail(handle.log_path)}")
         return out
@@ -309,6 +311,9 @@ def run_ingest_bench(
         "baseline_events_per_s": _round(base_eps),
         "baseline_single_req_per_s": _round(base.single.ok_per_s),
         "ratio_batch_vs_baseline": _round(batch_eps / base_eps if base_eps else None, 2),
+        # The server's longest cyclic-GC pause over the run: each one stalls the event loop.
+        "gc_pause_max_ms": ours.health.get("gc_pause_max_ms"),
+        "gc_pauses_over_10ms": ours.health.get("gc_pauses_over_10ms"),
         "failed_requests": sum(r.requests_failed for r in every),
         "duplicates": sum(r.duplicates for r in every),
         # Share of the machine's CPU the load processes took while they ran.

@@ -36,6 +36,8 @@ def test_quick_bench_prints_one_json_object() -> None:
     # Every request answered 2xx and no event id was ever sent twice.
     assert result["failed_requests"] == 0
     assert result["duplicates"] == 0
+    # The server's GC pauses over the run come from its /health.
+    assert result["gc_pause_max_ms"] > 0 and result["gc_pauses_over_10ms"] >= 0
     # Storing cannot outrun accepting: the end-to-end rate includes the drain.
     assert result["batch_stored_events_per_s"] <= result["batch_events_per_s"] * 1.5
 
